@@ -1,0 +1,61 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectNats, NATS_PRINCIPALS, renderNatsServerConfig } from '@palisade/nats';
+import { parseArgs } from '../args';
+import { setupDatabase } from '../infra/database-setup';
+import { setupStreams } from '../infra/nats-setup';
+import { ensureSecrets, publicNkeyOf } from '../infra/secrets';
+import { natsSeedFile, palisadeHome } from '../paths';
+import { readFileSync } from 'node:fs';
+
+const HELP = `usage: palisade infra <secrets|nats-config|setup> [options]
+  secrets                       create missing secrets under $PALISADE_HOME/secrets (mode 600)
+  nats-config --port P [--host H] [--monitor-port M] [--store DIR] [--out FILE]
+                                render the nats-server config from the permission manifest
+  setup --nats URL --pg-host H --pg-port P [--pg-database D] [--replicas N]
+                                create streams, durable consumers, database roles and schemas`;
+
+export async function runInfraCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const home = palisadeHome();
+  switch (sub) {
+    case 'secrets': {
+      const created = ensureSecrets(home);
+      console.log(created.length ? `created secrets: ${created.join(', ')}` : 'secrets already present');
+      return 0;
+    }
+    case 'nats-config': {
+      const { flags } = parseArgs(rest, { port: 'string', host: 'string', 'monitor-port': 'string', store: 'string', out: 'string' });
+      if (!flags.port) throw new Error('--port is required');
+      const nkeys = Object.fromEntries(NATS_PRINCIPALS.map((user) => [user, publicNkeyOf(user, home)]));
+      const config = renderNatsServerConfig({
+        host: String(flags.host ?? '127.0.0.1'),
+        port: Number(flags.port),
+        monitorPort: flags['monitor-port'] ? Number(flags['monitor-port']) : undefined,
+        storeDir: String(flags.store ?? join(home, 'nats', 'jetstream')),
+        nkeys,
+      });
+      const out = String(flags.out ?? join(home, 'nats', 'nats.conf'));
+      mkdirSync(join(out, '..'), { recursive: true });
+      writeFileSync(out, config, { mode: 0o600 });
+      console.log(`wrote ${out}`);
+      return 0;
+    }
+    case 'setup': {
+      const { flags } = parseArgs(rest, { nats: 'string', 'pg-host': 'string', 'pg-port': 'string', 'pg-database': 'string', replicas: 'string' });
+      if (!flags.nats || !flags['pg-host'] || !flags['pg-port']) throw new Error('--nats, --pg-host and --pg-port are required');
+      const nc = await connectNats({ user: 'admin', url: String(flags.nats), seed: readFileSync(natsSeedFile('admin', home), 'utf8').trim(), reconnect: false });
+      try {
+        for (const line of await setupStreams(nc, Number(flags.replicas ?? 1))) console.log(line);
+      } finally {
+        await nc.close();
+      }
+      const db = await setupDatabase({ host: String(flags['pg-host']), port: Number(flags['pg-port']), database: String(flags['pg-database'] ?? 'palisade') });
+      for (const line of db) console.log(line);
+      return 0;
+    }
+    default:
+      console.log(HELP);
+      return sub ? 2 : 0;
+  }
+}

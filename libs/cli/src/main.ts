@@ -1,0 +1,46 @@
+// `palisade <command>`: the operator's command line. Each command group lives in commands/.
+import 'reflect-metadata';
+import { runInfraCommand } from './commands/infra.command';
+
+interface CommandGroup {
+  summary: string;
+  run: (args: string[]) => Promise<number>;
+}
+
+export const COMMANDS: Record<string, CommandGroup> = {
+  infra: { summary: 'local infrastructure: secrets, nats-config, setup (used by scripts/infra.sh)', run: runInfraCommand },
+};
+
+export function usage(): string {
+  return [
+    'usage: palisade <command> [options]',
+    '',
+    ...Object.entries(COMMANDS).map(([name, group]) => `  ${name.padEnd(10)} ${group.summary}`),
+    '',
+    'Run `palisade <command> --help` for a command’s options.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const group = COMMANDS[name];
+  if (!group) {
+    console.error(`palisade: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  return group.run(rest);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`palisade: ${(error as Error)?.message ?? error}`);
+      process.exit(1);
+    },
+  );
+}

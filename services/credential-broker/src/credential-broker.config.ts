@@ -1,0 +1,3 @@
+import { BaseServiceConfig } from '@palisade/config';
+
+export class CredentialBrokerConfig extends BaseServiceConfig {}

@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+
+/** Scheduled agent turns. */
+@Module({})
+export class CronModule {}

@@ -1,0 +1,3 @@
+import { BaseServiceConfig } from '@palisade/config';
+
+export class SandboxExecConfig extends BaseServiceConfig {}
