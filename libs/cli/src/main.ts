@@ -1,5 +1,6 @@
 // `palisade <command>`: the operator's command line. Each command group lives in commands/.
 import 'reflect-metadata';
+import { runAuditCommand } from './commands/audit.command';
 import { runInfraCommand } from './commands/infra.command';
 
 interface CommandGroup {
@@ -8,6 +9,7 @@ interface CommandGroup {
 }
 
 export const COMMANDS: Record<string, CommandGroup> = {
+  audit: { summary: 'the tamper-evident ledger: verify, tail (SOC feed), pubkey', run: runAuditCommand },
   infra: { summary: 'local infrastructure: secrets, nats-config, setup (used by scripts/infra.sh)', run: runInfraCommand },
 };
 

@@ -69,8 +69,9 @@ export const SERVICE_GRANTS: Record<ServiceName, ServiceGrant> = {
   ledger: {
     appends: ['ledger'],
     calls: [],
-    // Only the ledger publishes the SOC feed (contracts: audit.> published only by ledger).
-    extraPublish: ['audit.>'],
+    // Only the ledger publishes the SOC feed (contracts: audit.> published only by ledger), and it
+    // reads the AUDIT stream's tail to resume the feed exactly where it stopped.
+    extraPublish: ['audit.>', `$JS.API.STREAM.MSG.GET.${AUDIT_STREAM}`],
   },
 };
 

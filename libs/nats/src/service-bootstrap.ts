@@ -1,9 +1,11 @@
 // One start-up path for every service: validated config, its own NATS identity, the RPC transport,
 // health, graceful shutdown. Services differ only in their module and their config class.
-import { ConsoleLogger, DynamicModule, Global, INestApplicationContext, LoggerService, Module, Type, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, Global, INestApplicationContext, LoggerService, Module, Type, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { BaseServiceConfig, ConfigError, describeConfig, loadConfig, readSecretFile } from '@palisade/config';
+import { JsonLogger, registerSecret, startTelemetry, traceparentOf, tracedHandle, tracedRequest } from '@palisade/telemetry';
+import { installTraceHooks } from './trace.hooks';
 import { connectNats } from './nats.connection';
 import { HealthReport, PalisadeNatsTransport } from './nats.transport';
 import { NatsRpcClient } from './rpc.client';
@@ -59,8 +61,7 @@ export interface RunningService {
 export async function bootstrapService<C extends BaseServiceConfig>(
   options: ServiceBootstrapOptions<C>,
 ): Promise<RunningService> {
-  const logger =
-    options.logger ?? new ConsoleLogger(options.service, { json: true, logLevels: ['fatal', 'error', 'warn', 'log'] });
+  const logger = options.logger ?? new JsonLogger({ service: options.service });
   let config: C;
   let seed: string;
   try {
@@ -75,7 +76,16 @@ export async function bootstrapService<C extends BaseServiceConfig>(
     }
     throw error;
   }
+  // Known secret values are masked in every log line from here on.
+  registerSecret(seed);
   logger.log({ message: 'configuration loaded', config: describeConfig(config) });
+  // W3C trace context travels in NATS headers, so one trace spans every service a request touches.
+  const telemetry = startTelemetry({ serviceName: `palisade-${options.service}`, otlpEndpoint: config.PALISADE_OTLP_ENDPOINT });
+  installTraceHooks({
+    clientSpan: (name, headers, fn) => tracedRequest(name, headers, () => fn()),
+    serverSpan: (name, headers, fn) => tracedHandle(name, headers, () => fn()),
+    currentTraceparent: () => traceparentOf(),
+  });
 
   const nc = await connectNats({
     user: options.service,
@@ -88,6 +98,8 @@ export async function bootstrapService<C extends BaseServiceConfig>(
   @Module({ imports: [CoreModule.forRoot(options.service, config, nc), options.module] })
   class RootModule {}
 
+  // Assigned once the application exists; the transport's health handler reads it lazily.
+  // eslint-disable-next-line prefer-const
   let checks: HealthChecks | undefined;
   const transport = new PalisadeNatsTransport({
     service: options.service,
@@ -124,6 +136,7 @@ export async function bootstrapService<C extends BaseServiceConfig>(
     close: async () => {
       await app.close();
       if (!nc.isClosed()) await nc.drain().catch(() => undefined);
+      await telemetry.shutdown();
     },
   };
 }

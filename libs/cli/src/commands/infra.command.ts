@@ -2,7 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectNats, NATS_PRINCIPALS, renderNatsServerConfig } from '@palisade/nats';
 import { parseArgs } from '../args';
-import { setupDatabase } from '../infra/database-setup';
+import { pgPassword, setupDatabase } from '../infra/database-setup';
+import { runSchemaMigrations } from '@palisade/event-log';
+import { LEDGER_MIGRATIONS, LEDGER_SCHEMA } from '../../../../services/ledger/src/migrations';
 import { setupStreams } from '../infra/nats-setup';
 import { ensureSecrets, publicNkeyOf } from '../infra/secrets';
 import { natsSeedFile, palisadeHome } from '../paths';
@@ -50,8 +52,14 @@ export async function runInfraCommand(args: string[]): Promise<number> {
       } finally {
         await nc.close();
       }
-      const db = await setupDatabase({ host: String(flags['pg-host']), port: Number(flags['pg-port']), database: String(flags['pg-database'] ?? 'palisade') });
-      for (const line of db) console.log(line);
+      const target = { host: String(flags['pg-host']), port: Number(flags['pg-port']), database: String(flags['pg-database'] ?? 'palisade') };
+      for (const line of await setupDatabase(target)) console.log(line);
+      // Each service's migrations, applied as palisade_owner (services themselves have no DDL rights).
+      const superuser = { ...target, password: pgPassword('postgres') };
+      for (const [schema, migrations] of [[LEDGER_SCHEMA, LEDGER_MIGRATIONS]] as const) {
+        const applied = await runSchemaMigrations(superuser, schema, [...migrations]);
+        console.log(`migrations ${schema}: ${applied.length ? applied.join(', ') : 'up to date'}`);
+      }
       return 0;
     }
     default:

@@ -5,7 +5,7 @@ import type { StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AUDIT_STREAM, durableFor, EVENTS_STREAM, SERVICE_NAMES, SOC_CONSUMER } from '@palisade/nats';
 
-export function appendOnlyStream(name: string, subjects: string[], replicas: number): Partial<StreamConfig> {
+export function appendOnlyStream(name: string, subjects: string[], replicas: number): Partial<StreamConfig> & { name: string } {
   return {
     name,
     subjects,

@@ -1,0 +1,20 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { palisadeHome } from '../paths';
+
+/** Connection facts written by scripts/infra.sh (URLs and ports only; secrets stay in files). */
+export function infraEnv(home = palisadeHome()) {
+  const file = join(home, 'infra.env');
+  if (!existsSync(file)) throw new Error(`${file} not found: start the infrastructure first (sudo bash scripts/infra.sh up)`);
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line);
+    if (m) env[m[1]] = m[2];
+  }
+  return {
+    natsUrl: process.env.PALISADE_NATS_URL || env.PALISADE_NATS_URL,
+    pgHost: process.env.PALISADE_PG_HOST || env.PALISADE_PG_HOST,
+    pgPort: Number(process.env.PALISADE_PG_PORT || env.PALISADE_PG_PORT),
+    pgDatabase: process.env.PALISADE_PG_DATABASE || env.PALISADE_PG_DATABASE,
+  };
+}

@@ -1,0 +1,6 @@
+export * from './event-log.errors';
+export * from './event-store';
+export * from './decider';
+export * from './projector';
+export * from './database';
+export * from './projection-checkpoint';
