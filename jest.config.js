@@ -26,13 +26,15 @@ const common = {
   rootDir: resolve(__dirname),
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j|mj)s$': swc },
-  // NestJS 12 ships ESM only: let swc transform it to CommonJS like our own code.
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs)/)'],
+  // NestJS 12 and unbash ship ESM only: let swc transform them to CommonJS like our own code.
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|unbash)/)'],
   moduleNameMapper,
   setupFiles: ['reflect-metadata'],
 };
 
 module.exports = {
+  // Global only (Jest ignores it per project): integration and e2e hooks start real processes.
+  testTimeout: 120_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{libs,services}/**/*.spec.ts'] },
     {
@@ -40,14 +42,12 @@ module.exports = {
       displayName: 'int',
       testMatch: ['<rootDir>/{libs,services}/**/*.int-spec.ts'],
       globalSetup: '<rootDir>/libs/testing/src/jest-global-setup.js',
-      testTimeout: 60_000,
     },
     {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/libs/testing/src/jest-global-setup.js',
-      testTimeout: 180_000,
     },
   ],
 };

@@ -6,3 +6,4 @@ export * from './rpc.client';
 export * from './rpc.types';
 export * from './trace.hooks';
 export * from './service-bootstrap';
+export * from './rpc-passthrough.filter';

@@ -6,6 +6,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { BaseServiceConfig, ConfigError, describeConfig, loadConfig, readSecretFile } from '@palisade/config';
 import { JsonLogger, registerSecret, startTelemetry, traceparentOf, tracedHandle, tracedRequest } from '@palisade/telemetry';
 import { installTraceHooks } from './trace.hooks';
+import { RpcPassThroughFilter } from './rpc-passthrough.filter';
 import { connectNats } from './nats.connection';
 import { HealthReport, PalisadeNatsTransport } from './nats.transport';
 import { NatsRpcClient } from './rpc.client';
@@ -113,7 +114,9 @@ export async function bootstrapService<C extends BaseServiceConfig>(
     const listen = options.http(config);
     const http = await NestFactory.create(RootModule, { logger, httpsOptions: listen.httpsOptions, rawBody: true });
     http.useGlobalPipes(pipe);
-    http.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
+    const micro = http.connectMicroservice({ strategy: transport });
+    micro.useGlobalPipes(pipe);
+    micro.useGlobalFilters(new RpcPassThroughFilter());
     http.enableShutdownHooks();
     await http.startAllMicroservices();
     await http.listen(listen.port, listen.host);
@@ -122,6 +125,7 @@ export async function bootstrapService<C extends BaseServiceConfig>(
   } else {
     const micro = await NestFactory.createMicroservice(RootModule, { strategy: transport, logger });
     micro.useGlobalPipes(pipe);
+    micro.useGlobalFilters(new RpcPassThroughFilter());
     micro.enableShutdownHooks();
     await micro.listen();
     app = micro;

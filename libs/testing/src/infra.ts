@@ -6,7 +6,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '@palisade/nats';
 
 export function repoRoot(): string {
-  return join(__dirname, '..', '..', '..');
+  // From libs/testing/src, or from dist/libs/testing/src when compiled (benchmarks).
+  const up = __dirname.split(/[\\/]/).includes('dist') ? ['..', '..', '..', '..'] : ['..', '..', '..'];
+  return join(__dirname, ...up);
 }
 
 export function palisadeHome(): string {

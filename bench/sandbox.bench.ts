@@ -1,0 +1,189 @@
+// Latency of running `true` in the sandbox image, five ways (p50 / p99 in ms):
+//   cli-run     `docker run --rm <image> true` (the Docker CLI, a new container each time)
+//   cli-exec    `docker exec <warm container> true` (the Docker CLI into a running container)
+//   cold        the runner, a new session and no pool: create + start a hardened container, then exec
+//   pool        the runner, a new session's first command on a pre-started pool container
+//   warm        the runner, the next command of a session: exec in its warm container
+// Run (root, Docker up, image built by scripts/build-sandbox-image.sh):
+//   npm run build && node dist/bench/sandbox.bench.js [--runs 100] [--image palisade/sandbox:latest]
+// Each measured run is timed from the caller's side, end to end; clean-up between runs is not timed.
+import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { DockerSandboxRepository } from '../services/sandbox-exec/src/sandbox/docker-sandbox.repository';
+
+interface Stats {
+  name: string;
+  runs: number;
+  p50: number;
+  p99: number;
+  mean: number;
+  min: number;
+  max: number;
+}
+
+function arg(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 && process.argv[at + 1] ? process.argv[at + 1] : fallback;
+}
+
+/** Nearest-rank percentile. */
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+function summarize(name: string, samples: number[]): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const round = (n: number): number => Math.round(n * 10) / 10;
+  return {
+    name,
+    runs: samples.length,
+    p50: round(percentile(sorted, 50)),
+    p99: round(percentile(sorted, 99)),
+    mean: round(samples.reduce((a, b) => a + b, 0) / samples.length),
+    min: round(sorted[0]),
+    max: round(sorted[sorted.length - 1]),
+  };
+}
+
+function docker(args: string[]): string {
+  const r = spawnSync('docker', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`docker ${args.join(' ')} failed: ${r.stderr || r.error}`);
+  return r.stdout.trim();
+}
+
+async function measure(
+  runs: number,
+  once: () => Promise<void> | void,
+  between?: () => Promise<void>,
+): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const t0 = performance.now();
+    await once();
+    samples.push(performance.now() - t0);
+    await between?.();
+  }
+  return samples;
+}
+
+async function main(): Promise<void> {
+  const runs = Number(arg('runs', process.env.SANDBOX_BENCH_RUNS ?? '100'));
+  const imageRef = arg('image', 'palisade/sandbox:latest');
+  const results: Stats[] = [];
+  const tag = `bench-${process.pid}`;
+  const sessions: string[] = [];
+  let n = 0;
+  const newSession = (): string => {
+    const id = `${tag}:${(n += 1)}`;
+    sessions.push(id);
+    return id;
+  };
+
+  const coldRunner = new DockerSandboxRepository({ poolSize: 0 });
+  const poolRunner = new DockerSandboxRepository({ poolSize: 2, poolImage: imageRef });
+  let warmContainer: string | undefined;
+  try {
+    const image = await coldRunner.resolveImageId(imageRef);
+    const request = { command: 'true', cwd: '/workspace', env: {}, image };
+    const check = (r: { exitCode: number }): void => {
+      if (r.exitCode !== 0) throw new Error(`true exited ${r.exitCode}`);
+    };
+
+    // Warm-up: the first container start on an engine pays for page cache and layer mounts.
+    docker(['run', '--rm', image, 'true']);
+
+    results.push(
+      summarize(
+        'cli-run: docker run --rm <image> true',
+        await measure(runs, () => void docker(['run', '--rm', image, 'true'])),
+      ),
+    );
+
+    warmContainer = docker(['run', '-d', '--rm', '--network', 'none', image, 'sleep', 'infinity']);
+    docker(['exec', warmContainer, 'true']);
+    results.push(
+      summarize(
+        'cli-exec: docker exec <warm> true',
+        await measure(runs, () => void docker(['exec', warmContainer!, 'true'])),
+      ),
+    );
+
+    await coldRunner.start();
+    let current = '';
+    results.push(
+      summarize(
+        'runner cold: new session, no pool',
+        await measure(
+          runs,
+          async () => {
+            current = newSession();
+            check(await coldRunner.run(current, request));
+          },
+          async () => {
+            await coldRunner.removeWorkspace(current);
+          },
+        ),
+      ),
+    );
+
+    await poolRunner.poolReady();
+    results.push(
+      summarize(
+        'runner pool: first command, adopted',
+        await measure(
+          runs,
+          async () => {
+            current = newSession();
+            const r = await poolRunner.run(current, request);
+            check(r);
+            if (r.container.origin !== 'pool')
+              throw new Error(`expected a pool container, got ${r.container.origin}`);
+          },
+          async () => {
+            await poolRunner.removeWorkspace(current);
+            await poolRunner.poolReady(); // refill untimed, so every run finds a ready container
+          },
+        ),
+      ),
+    );
+
+    const warmSession = newSession();
+    check(await coldRunner.run(warmSession, request));
+    results.push(
+      summarize(
+        'runner warm: exec in the session container',
+        await measure(runs, async () => {
+          const r = await coldRunner.run(warmSession, request);
+          check(r);
+          if (r.container.origin !== 'warm')
+            throw new Error(`expected the warm container, got ${r.container.origin}`);
+        }),
+      ),
+    );
+  } finally {
+    if (warmContainer) spawnSync('docker', ['rm', '-f', warmContainer]);
+    for (const id of sessions) {
+      await coldRunner.removeWorkspace(id).catch(() => undefined);
+      await poolRunner.removeWorkspace(id).catch(() => undefined);
+    }
+    await coldRunner.close();
+    await poolRunner.close();
+  }
+
+  const width = Math.max(...results.map((r) => r.name.length));
+  console.log(`sandbox latency of \`true\` (${runs} runs each, ms, measured by the caller)`);
+  console.log(
+    `${'case'.padEnd(width)}  ${['p50', 'p99', 'mean', 'min', 'max'].map((h) => h.padStart(7)).join('')}`,
+  );
+  for (const r of results) {
+    console.log(
+      `${r.name.padEnd(width)}  ${[r.p50, r.p99, r.mean, r.min, r.max].map((v) => v.toFixed(1).padStart(7)).join('')}`,
+    );
+  }
+  console.log(JSON.stringify({ bench: 'sandbox', runs, results }));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
