@@ -50,7 +50,7 @@ install_packages() {
 }
 
 ensure_built() {
-  if [ ! -d "$REPO/node_modules" ]; then say "npm ci"; (cd "$REPO" && npm ci --no-audit --no-fund >"$LOGS/npm-ci.log" 2>&1) || die "npm ci failed (see $LOGS/npm-ci.log)"; fi
+  if [ ! -d "$REPO/node_modules" ]; then say "npm install"; (cd "$REPO" && npm install --no-audit --no-fund >"$LOGS/npm-ci.log" 2>&1) || die "npm ci failed (see $LOGS/npm-ci.log)"; fi
   if [ ! -f "$REPO/dist/libs/cli/src/main.js" ]; then (cd "$REPO" && npm run -s build >/dev/null) || die "build failed"; fi
 }
 

@@ -29,7 +29,7 @@ service_env() { # service → env assignments (paths to secrets, never their val
 
 up() {
   [ "$(id -u)" = 0 ] || { echo "stack: run as root: sudo bash scripts/stack.sh up" >&2; exit 1; }
-  if [ ! -d node_modules ]; then echo "stack: npm ci"; npm ci --no-audit --no-fund >/dev/null; fi
+  if [ ! -d node_modules ]; then echo "stack: npm install"; npm install --no-audit --no-fund >/dev/null; fi
   npm run -s build
   bash scripts/infra.sh up
   if [ -x scripts/build-sandbox-image.sh ]; then bash scripts/build-sandbox-image.sh >/dev/null; fi
