@@ -8,46 +8,20 @@
 // emits it with the next chunk or on flush(), so the concatenated output is exactly what redacting
 // the whole text at once gives.
 //
-// The same rules as redactSecrets() in libs/contracts (kept separate for now; to be de-duplicated).
+// The forms matched are exactly those of redactSecrets() in libs/contracts (knownSecretVariants);
+// this file adds only the streaming part.
+import { knownSecretVariants, MIN_ENCODED_FRAGMENT_LENGTH, MIN_KNOWN_SECRET_LENGTH } from '@palisade/contracts';
 
 /** Known secrets shorter than this are not matched: they would shred ordinary text. */
-export const MIN_SECRET_LENGTH = 4;
+export const MIN_SECRET_LENGTH = MIN_KNOWN_SECRET_LENGTH;
 /** Encoded fragments shorter than this are not matched, for the same reason. */
-export const MIN_ENCODED_LENGTH = 8;
+export const MIN_ENCODED_LENGTH = MIN_ENCODED_FRAGMENT_LENGTH;
 /** What every match is replaced with. */
 export const REDACTION_MARKER = '[REDACTED:known_secret]';
 
-/**
- * Base64 substrings present whenever `bytes` is embedded in a longer base64 text at byte offset
- * ≡ k (mod 3): the characters whose six bits come only from `bytes`; plus the complete padded encoding.
- */
-function base64Forms(bytes: Buffer): string[] {
-  const out: string[] = [];
-  for (let k = 0; k < 3; k += 1) {
-    const encoded = Buffer.concat([Buffer.alloc(k), bytes]).toString('base64');
-    const first = Math.ceil((8 * k) / 6); // characters before this hold bits of the k prefix bytes
-    const last = Math.floor((8 * (k + bytes.length)) / 6); // characters from here hold bits of what follows
-    out.push(encoded.slice(first, last));
-  }
-  out.push(bytes.toString('base64'));
-  return out;
-}
-
 /** Every form of `secret` that is redacted, longest first (empty if the secret is too short). */
 export function secretForms(secret: string): string[] {
-  if (secret.length < MIN_SECRET_LENGTH) return [];
-  const bytes = Buffer.from(secret, 'utf8');
-  const encoded = [
-    ...base64Forms(bytes).flatMap((b64) => [
-      b64,
-      b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''),
-    ]),
-    bytes.toString('hex'),
-    bytes.toString('hex').toUpperCase(),
-    encodeURIComponent(secret),
-    JSON.stringify(secret).slice(1, -1),
-  ].filter((form) => form.length >= MIN_ENCODED_LENGTH);
-  return [...new Set([secret, ...encoded])].sort((a, b) => b.length - a.length);
+  return [...new Set(knownSecretVariants(secret))].sort((a, b) => b.length - a.length);
 }
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
