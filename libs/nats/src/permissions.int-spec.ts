@@ -41,7 +41,7 @@ describe('NATS least privilege (real nats-server)', () => {
 
   test.each(SERVICE_NAMES.map((s) => [s]))('%s appends only its own aggregates', async (service) => {
     const nc = await as(service);
-    const own = SERVICE_GRANTS[service as ServiceName].appends;
+    const own: readonly string[] = SERVICE_GRANTS[service as ServiceName].appends;
     for (const aggregate of own) expect(await probeAppend(nc, `evt.${aggregate}.${id()}`)).toBe('allowed');
     const foreign = ['session', 'approval', 'exec', 'grant', 'cronjob', 'credential', 'apikey', 'agent', 'ledger', 'sender'].filter(
       (a) => !own.includes(a),

@@ -5,46 +5,24 @@
 // Why allow lists: anything not listed is denied by the server. The explicit deny lists repeat the
 // most dangerous subjects so that a later, too-broad allow entry cannot open them by accident.
 
-export const EVENTS_STREAM = 'EVENTS';
-export const AUDIT_STREAM = 'AUDIT';
+import {
+  AggregateType,
+  AUDIT_STREAM,
+  EVENTS_STREAM,
+  SERVICE_COMMAND_TOKENS,
+  SERVICE_NAMES,
+  ServiceName,
+} from '@palisade/contracts';
+
+// Names come from the contracts so the manifest cannot invent a service, token or aggregate.
+export { AUDIT_STREAM, EVENTS_STREAM, SERVICE_NAMES };
+export type { ServiceName };
 export const SOC_CONSUMER = 'soc';
-
-export type ServiceName =
-  | 'gateway'
-  | 'approvals'
-  | 'sandbox-exec'
-  | 'channels'
-  | 'cron'
-  | 'credential-broker'
-  | 'llm-router'
-  | 'ledger';
-
-export const SERVICE_NAMES: readonly ServiceName[] = [
-  'gateway',
-  'approvals',
-  'sandbox-exec',
-  'channels',
-  'cron',
-  'credential-broker',
-  'llm-router',
-  'ledger',
-] as const;
-
-/** Token used in `cmd.<token>.<verb>` for each service (contracts: cmd.sandbox.run, cmd.broker.fetch, cmd.llm.complete). */
-export const COMMAND_TOKEN: Record<ServiceName, string> = {
-  gateway: 'gateway',
-  approvals: 'approvals',
-  'sandbox-exec': 'sandbox',
-  channels: 'channels',
-  cron: 'cron',
-  'credential-broker': 'broker',
-  'llm-router': 'llm',
-  ledger: 'ledger',
-};
+export const COMMAND_TOKEN: Record<ServiceName, string> = SERVICE_COMMAND_TOKENS;
 
 interface ServiceGrant {
   /** Aggregate types whose events this service appends (`evt.<type>.>`). */
-  appends: string[];
+  appends: AggregateType[];
   /** Services whose commands this service may call. */
   calls: ServiceName[];
   /** Extra publish subjects (rare; each needs a reason in a comment). */
@@ -65,7 +43,8 @@ export const SERVICE_GRANTS: Record<ServiceName, ServiceGrant> = {
   channels: { appends: ['session', 'sender', 'channel'], calls: ['gateway', 'approvals'] },
   cron: { appends: ['cronjob'], calls: ['gateway'] },
   'credential-broker': { appends: ['credential'], calls: [] },
-  'llm-router': { appends: ['llm'], calls: ['credential-broker'] },
+  // Routes completions; it records nothing of its own (the gateway records the turn).
+  'llm-router': { appends: [], calls: ['credential-broker'] },
   ledger: {
     appends: ['ledger'],
     calls: [],
