@@ -103,10 +103,9 @@ export class Projector {
         while (this.running) {
           const batch = await consumer.fetch({ max_messages: this.options.batchSize ?? 100, expires: 1_000 });
           for await (const msg of batch) {
-            if (msg.seq > this.checkpoint) {
-              if (msg.seq > this.checkpoint + 1) await this.catchUp(msg.seq - 1);
-              await this.applyBatch([{ seq: msg.seq, raw: msg.string() }]);
-            }
+            // Apply this message and everything already waiting behind it (info.pending) by sequence,
+            // in batches of one transaction each; their own deliveries are then just acknowledged.
+            if (msg.seq > this.checkpoint) await this.catchUp(msg.seq + msg.info.pending);
             msg.ack();
           }
           backoff = 100;
