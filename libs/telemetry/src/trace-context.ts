@@ -219,9 +219,28 @@ export function natsAttributes(
   };
 }
 
+/** Starts a span of `kind`, injects ITS context into `headers` (the receiver becomes its child), runs `fn`. */
+function tracedSend<T>(
+  kind: SpanKind.PRODUCER | SpanKind.CLIENT,
+  operation: 'publish' | 'request',
+  subject: string,
+  headers: TraceHeaders,
+  fn: (span: Span) => T,
+  options: NatsSpanOptions,
+): T {
+  return withSpan(
+    options.spanName ?? `${operation} ${subject}`,
+    kind,
+    (span, ctx) => {
+      injectTraceContext(headers, ctx);
+      return fn(span);
+    },
+    { parent: options.parent, attributes: natsAttributes(subject, operation, options.attributes) },
+  );
+}
+
 /**
- * PRODUCER span around a publish: starts the span, injects ITS context into `headers` (so the
- * consumer becomes its child), runs `fn`.
+ * PRODUCER span around a publish.
  *   tracedPublish(subject, hdrs, () => nc.publish(subject, data, { headers: hdrs }))
  */
 export function tracedPublish<T>(
@@ -230,20 +249,12 @@ export function tracedPublish<T>(
   fn: (span: Span) => T,
   options: NatsSpanOptions = {},
 ): T {
-  return withSpan(
-    options.spanName ?? `publish ${subject}`,
-    SpanKind.PRODUCER,
-    (span, ctx) => {
-      injectTraceContext(headers, ctx);
-      return fn(span);
-    },
-    { parent: options.parent, attributes: natsAttributes(subject, 'publish', options.attributes) },
-  );
+  return tracedSend(SpanKind.PRODUCER, 'publish', subject, headers, fn, options);
 }
 
 /**
- * CLIENT span around a request/reply: starts the span, injects its context into `headers`, runs `fn`
- * (the span ends when the reply promise settles; a rejection marks it ERROR).
+ * CLIENT span around a request/reply (the span ends when the reply promise settles; a rejection
+ * marks it ERROR).
  *   await tracedRequest(subject, hdrs, () => nc.request(subject, data, { headers: hdrs, timeout }))
  */
 export function tracedRequest<T>(
@@ -252,15 +263,7 @@ export function tracedRequest<T>(
   fn: (span: Span) => T,
   options: NatsSpanOptions = {},
 ): T {
-  return withSpan(
-    options.spanName ?? `request ${subject}`,
-    SpanKind.CLIENT,
-    (span, ctx) => {
-      injectTraceContext(headers, ctx);
-      return fn(span);
-    },
-    { parent: options.parent, attributes: natsAttributes(subject, 'request', options.attributes) },
-  );
+  return tracedSend(SpanKind.CLIENT, 'request', subject, headers, fn, options);
 }
 
 export interface NatsHandleOptions extends NatsSpanOptions {
