@@ -2,7 +2,8 @@
 // its own NATS identity and answers health; bad config and bad requests fail clearly.
 import { createServer } from 'node:net';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { NatsRpcClient, RpcError, SERVICE_NAMES } from '@palisade/nats';
+import { RpcError } from '@palisade/contracts';
+import { NatsRpcClient, SERVICE_NAMES } from '@palisade/nats';
 import { connectAs, keyFileOf, serviceEnv, ServiceProcess, startServiceProcess, waitFor, waitHealthy } from '@palisade/testing';
 
 const freePort = () =>

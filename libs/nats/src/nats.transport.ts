@@ -6,7 +6,7 @@ import { HttpException, Logger } from '@nestjs/common';
 import { CustomTransportStrategy, RpcException, Server } from '@nestjs/microservices';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { RpcError, RpcErrorCode, RpcReply } from './rpc.types';
+import { RpcError, RpcErrorCode, RpcReply } from '@palisade/contracts';
 import { tracing } from './trace.hooks';
 
 export interface HealthReport {

@@ -5,7 +5,7 @@ import { connectAs, waitFor } from '@palisade/testing';
 import { randomUUID } from 'node:crypto';
 import { COMMAND_TOKEN, SERVICE_GRANTS, SERVICE_NAMES, ServiceName } from './permissions.manifest';
 import { NatsRpcClient } from './rpc.client';
-import { RpcError } from './rpc.types';
+import { RpcError } from '@palisade/contracts';
 
 const id = () => randomUUID().replace(/-/g, '');
 

@@ -7,7 +7,7 @@ import {
   RequestError,
   TimeoutError,
 } from '@nats-io/transport-node';
-import { RpcError, RpcReply } from './rpc.types';
+import { RpcError, RpcReply } from '@palisade/contracts';
 import { tracing } from './trace.hooks';
 
 export interface RequestOptions {
