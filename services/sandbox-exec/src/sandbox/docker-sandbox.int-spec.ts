@@ -2,10 +2,9 @@
 // output handling, warm reuse, the pool, orphan cleanup and failing closed.
 // The sandbox image is built (or found) by scripts/build-sandbox-image.sh.
 import Docker from 'dockerode';
-import { transformFileSync } from '@swc/core';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -527,22 +526,16 @@ describe('orphans', () => {
 
   it('a new instance removes what a crashed instance left behind, and leaves live instances alone', async () => {
     // A runner in its own process, killed with SIGKILL after it started its pool and a session.
+    // The compiled runner from dist/ (scripts/test.sh builds before testing; swc resolved the aliases).
     build = mkdtempSync(join(tmpdir(), 'palisade-sandbox-'));
-    for (const file of readdirSync(__dirname).filter(
-      (f) => /^[a-z.-]+\.ts$/.test(f) && !/spec\.ts$/.test(f),
-    )) {
-      const { code } = transformFileSync(join(__dirname, file), {
-        jsc: { parser: { syntax: 'typescript', decorators: true }, target: 'es2022' },
-        module: { type: 'commonjs' },
-      });
-      writeFileSync(join(build, file.replace(/\.ts$/, '.js')), code);
-    }
+    const compiled = join(REPO, 'dist', 'services', 'sandbox-exec', 'src', 'sandbox', 'docker-sandbox.repository.js');
     const crashedId = `crashed-${randomUUID()}`;
     instances.push(crashedId);
     const crashedSession = session('crashed');
     writeFileSync(
       join(build, 'child.js'),
-      `const { DockerSandboxRepository } = require('./docker-sandbox.repository.js');
+      `require('reflect-metadata');
+      const { DockerSandboxRepository } = require(${JSON.stringify(compiled)});
       (async () => {
         const r = new DockerSandboxRepository({ instanceId: ${JSON.stringify(crashedId)}, poolSize: 2, poolImage: ${JSON.stringify(imageId)} });
         await r.poolReady();
