@@ -42,7 +42,9 @@ describe('toAuditRecord', () => {
           key === 'stdout' ||
           key === 'stderr' ||
           key === 'prompt' ||
-          key === 'instructions'
+          key === 'instructions' ||
+          key === 'arguments' ||
+          key === 'content'
         ) {
           expect(value).toEqual(contentDigest(sample[key]));
         } else {

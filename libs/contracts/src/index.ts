@@ -20,3 +20,5 @@ export * from './checkpoint';
 export * from './grant.error';
 export * from './grant';
 export * from './rpc';
+export * from './session-ids';
+export * from './commands';

@@ -4,3 +4,4 @@ export * from './decider';
 export * from './projector';
 export * from './database';
 export * from './projection-checkpoint';
+export * from './event-reactor';

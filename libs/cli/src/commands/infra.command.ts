@@ -4,7 +4,12 @@ import { connectNats, NATS_PRINCIPALS, renderNatsServerConfig } from '@palisade/
 import { parseArgs } from '../args';
 import { pgPassword, setupDatabase } from '../infra/database-setup';
 import { runSchemaMigrations } from '@palisade/event-log';
+import type { MigrationInterface } from 'typeorm';
 import { LEDGER_MIGRATIONS, LEDGER_SCHEMA } from '../../../../services/ledger/src/migrations';
+import { APPROVALS_MIGRATIONS, APPROVALS_SCHEMA } from '../../../../services/approvals/src/migrations';
+import { CRON_MIGRATIONS, CRON_SCHEMA } from '../../../../services/cron/src/migrations';
+import { CHANNELS_MIGRATIONS, CHANNELS_SCHEMA } from '../../../../services/channels/src/migrations';
+import { GATEWAY_MIGRATIONS, GATEWAY_SCHEMA } from '../../../../services/gateway/src/migrations';
 import { setupStreams } from '../infra/nats-setup';
 import { ensureSecrets, publicNkeyOf } from '../infra/secrets';
 import { natsSeedFile, palisadeHome } from '../paths';
@@ -56,7 +61,14 @@ export async function runInfraCommand(args: string[]): Promise<number> {
       for (const line of await setupDatabase(target)) console.log(line);
       // Each service's migrations, applied as palisade_owner (services themselves have no DDL rights).
       const superuser = { ...target, password: pgPassword('postgres') };
-      for (const [schema, migrations] of [[LEDGER_SCHEMA, LEDGER_MIGRATIONS]] as const) {
+      const all: [string, (new () => MigrationInterface)[]][] = [
+        [LEDGER_SCHEMA, LEDGER_MIGRATIONS],
+        [APPROVALS_SCHEMA, APPROVALS_MIGRATIONS],
+        [CRON_SCHEMA, CRON_MIGRATIONS],
+        [CHANNELS_SCHEMA, CHANNELS_MIGRATIONS],
+        [GATEWAY_SCHEMA, GATEWAY_MIGRATIONS],
+      ];
+      for (const [schema, migrations] of all) {
         const applied = await runSchemaMigrations(superuser, schema, [...migrations]);
         console.log(`migrations ${schema}: ${applied.length ? applied.join(', ') : 'up to date'}`);
       }

@@ -111,6 +111,16 @@ export const SAMPLE_PAYLOADS: { [K in RegisteredEventType]: EventPayloads[K] } =
     keyid: HEX,
     signature: Buffer.alloc(64, 7).toString('base64'),
   },
+  'agent.tool.called': { turn: TURN, call: 'call-1', tool: 'exec', arguments: '{"command":"ls -la"}' },
+  'agent.tool.result': { turn: TURN, call: 'call-1', tool: 'exec', content: 'total 0', tainted: true },
+  'channel.approval.ignored': {
+    channel: 'talk-main',
+    conversation: 'room1',
+    sender: 'users/mallory',
+    approval: APPROVAL,
+    reason: 'sender is not admin in this channel',
+  },
+  'session.taint.cleared': { reason: 'operator reviewed the output' },
 };
 
 const SOURCES: Partial<Record<string, ServiceName>> = {
@@ -123,6 +133,7 @@ const SOURCES: Partial<Record<string, ServiceName>> = {
   apikey: 'gateway',
   auth: 'gateway',
   gateway: 'gateway',
+  session: 'gateway',
   nats: 'ledger',
   ledger: 'ledger',
 };

@@ -35,6 +35,16 @@ export class ChannelReplyFailedData {
   @Optional() @IsString() @IsNotEmpty() @MaxLength(NAME_MAX) inReplyTo?: string;
 }
 
+/** Someone without the right to decide typed `approve <id>` / `deny <id>` in a conversation. */
+export class ChannelApprovalIgnoredData {
+  @IsString() @IsNotEmpty() @MaxLength(NAME_MAX) channel: string;
+  @IsString() @IsNotEmpty() @MaxLength(NAME_MAX) conversation: string;
+  @IsString() @IsNotEmpty() @MaxLength(NAME_MAX) sender: string;
+  /** The approval id as typed (may not even exist). */
+  @IsString() @IsNotEmpty() @MaxLength(NAME_MAX) approval: string;
+  @IsString() @IsNotEmpty() @MaxLength(REASON_MAX) reason: string;
+}
+
 declare module './registry' {
   interface EventPayloads {
     'channel.sender.pending': ChannelSenderData;
@@ -42,6 +52,7 @@ declare module './registry' {
     'channel.sender.rejected': ChannelSenderData;
     'channel.webhook.rejected': ChannelWebhookRejectedData;
     'channel.reply.failed': ChannelReplyFailedData;
+    'channel.approval.ignored': ChannelApprovalIgnoredData;
   }
 }
 
@@ -84,4 +95,12 @@ registerEvent({
   payload: ChannelReplyFailedData,
   contentFields: [],
   description: 'A reply could not be delivered to the channel.',
+});
+registerEvent({
+  type: 'channel.approval.ignored',
+  version: 1,
+  aggregateType: 'channel',
+  payload: ChannelApprovalIgnoredData,
+  contentFields: [],
+  description: 'An approve/deny typed by a sender without admin rights in that channel was ignored.',
 });

@@ -11,3 +11,4 @@ export * from './channel.events';
 export * from './cron.events';
 export * from './auth.events';
 export * from './ledger.events';
+export * from './tool.events';

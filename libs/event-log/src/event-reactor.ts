@@ -1,0 +1,117 @@
+// A reactor turns events into actions (start a turn, post a reply) without a read model: it pulls the
+// service's pre-created durable consumer on EVENTS and acknowledges each message once its handler
+// returned. Delivery is at-least-once, so handlers must be idempotent — the usual way is to claim the
+// work with an expected-sequence append (e.g. `agent.turn.started` at the message's sequence), which
+// only one delivery or replica can win. Handlers should start long work and return quickly: messages
+// are handled in order, one at a time.
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { EVENTS_STREAM, type PalisadeEvent } from '@palisade/contracts';
+import { parseStoredEvent } from './event-store';
+
+export interface ReactorHandler {
+  /** Event types handled; others are acknowledged and skipped. */
+  types: readonly string[];
+  handle(event: PalisadeEvent, seq: number): Promise<void>;
+}
+
+export interface EventReactorOptions {
+  durable: string;
+  stream?: string;
+  handlers: ReactorHandler[];
+  /** Events older than this are acknowledged without action (e.g. a backlog from long ago). */
+  maxAgeMs?: number;
+  /** Deliveries of a message whose handler keeps failing before it is given up (default 5). */
+  maxDeliveries?: number;
+  log?: (message: string) => void;
+}
+
+export class EventReactor {
+  private running = false;
+  private loop?: Promise<void>;
+  private lastSeq = 0;
+  private readonly types: Set<string>;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly options: EventReactorOptions,
+  ) {
+    this.types = new Set(options.handlers.flatMap((h) => h.types));
+  }
+
+  /** Stream sequence of the last message handled (or skipped). */
+  get position(): number {
+    return this.lastSeq;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop?.catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 100;
+    while (this.running) {
+      try {
+        const consumer = await jetstream(this.nc).consumers.get(
+          this.options.stream ?? EVENTS_STREAM,
+          this.options.durable,
+        );
+        while (this.running) {
+          const batch = await consumer.fetch({ max_messages: 256, expires: 1_000 });
+          for await (const msg of batch) {
+            const ok = await this.dispatch(msg.seq, msg.data, msg.subject);
+            // A failed handler gets the message again a little later (a few times, then it is dropped
+            // with a log line so one poison event cannot block the service forever).
+            if (ok || msg.info.deliveryCount >= (this.options.maxDeliveries ?? 5)) msg.ack();
+            else msg.nak(500);
+            this.lastSeq = msg.seq;
+          }
+          backoff = 100;
+        }
+      } catch (error) {
+        if (!this.running) return;
+        this.options.log?.(
+          `reactor ${this.options.durable}: ${(error as Error).message}; retrying in ${backoff} ms`,
+        );
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 5_000);
+      }
+    }
+  }
+
+  private async dispatch(seq: number, data: Uint8Array, subject: string): Promise<boolean> {
+    let event: PalisadeEvent;
+    try {
+      event = parseStoredEvent(new TextDecoder().decode(data), seq);
+    } catch (error) {
+      // Not ours to halt on (the ledger halts and alerts); a reactor must keep serving the rest.
+      this.options.log?.(
+        `reactor ${this.options.durable}: skipping unparseable ${subject} at ${seq}: ${(error as Error).message}`,
+      );
+      return true;
+    }
+    if (!this.types.has(event.type)) return true;
+    if (this.options.maxAgeMs !== undefined && Date.now() - Date.parse(event.time) > this.options.maxAgeMs)
+      return true;
+    let ok = true;
+    for (const handler of this.options.handlers) {
+      if (!handler.types.includes(event.type)) continue;
+      try {
+        await handler.handle(event, seq);
+      } catch (error) {
+        this.options.log?.(
+          `reactor ${this.options.durable}: ${event.type} at ${seq} failed: ${(error as Error).message}`,
+        );
+        ok = false;
+      }
+    }
+    return ok;
+  }
+}

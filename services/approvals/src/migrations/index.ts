@@ -1,0 +1,6 @@
+import { projectionCheckpointMigration } from '@palisade/event-log';
+
+// Read models of the approvals service, in schema "approvals". Applied by `palisade infra setup` as palisade_owner;
+// the service's own role has DML rights only. Append new migrations at the end.
+export const APPROVALS_SCHEMA = 'approvals';
+export const APPROVALS_MIGRATIONS = [projectionCheckpointMigration(APPROVALS_SCHEMA)];
