@@ -31,3 +31,9 @@ export function senderIdOf(channel: string, sender: string): string {
 export function channelIdOf(channel: string): string {
   return `chn_${digest('channel', [channel])}`;
 }
+
+/**
+ * The agent aggregate id (`evt.agent.default`): identity, freeze and thaw. One agent per
+ * installation for now; the id leaves room for more.
+ */
+export const DEFAULT_AGENT_ID = 'default';
