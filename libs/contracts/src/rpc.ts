@@ -10,6 +10,8 @@ export const RpcErrorCode = {
   Internal: 'internal',
   Timeout: 'timeout',
   PermissionViolation: 'permission_violation',
+  /** Too many requests in a window; `details.retryAfterSeconds` says when to try again. */
+  RateLimited: 'rate_limited',
 } as const;
 export type RpcErrorCode = (typeof RpcErrorCode)[keyof typeof RpcErrorCode];
 export const RPC_ERROR_CODES: readonly RpcErrorCode[] = Object.values(RpcErrorCode);
