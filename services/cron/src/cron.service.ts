@@ -86,7 +86,9 @@ export class CronService implements OnApplicationBootstrap, OnApplicationShutdow
     try {
       raw = JSON.parse(readFileSync(file, 'utf8'));
     } catch (error) {
-      throw new Error(`PALISADE_CRON_SYSTEM_JOBS_FILE: cannot read ${file}: ${(error as Error).message}`);
+      throw new Error(`PALISADE_CRON_SYSTEM_JOBS_FILE: cannot read ${file}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     if (!Array.isArray(raw))
       throw new Error('PALISADE_CRON_SYSTEM_JOBS_FILE: must hold a JSON array of jobs');
