@@ -49,6 +49,7 @@ export class CreateCronJobs1795300000031 implements MigrationInterface {
         at           timestamptz NOT NULL
       )`);
     await q.query('CREATE INDEX creation_at_idx ON cron.creation (at)');
+    await q.query('CREATE INDEX creation_creator_at_idx ON cron.creation (creator_type, creator_id, at)');
   }
 
   async down(q: QueryRunner): Promise<void> {

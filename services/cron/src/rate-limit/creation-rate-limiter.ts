@@ -1,4 +1,5 @@
-// The creation rate limit, shared by every cron replica through PostgreSQL. Each admission is a row
+// The creation rate limit, per creator (an operator, API key or channel sender: one of them cannot
+// use up another's quota), shared by every cron replica through PostgreSQL. Each admission is a row
 // written under one advisory lock in the same transaction that appends the creation, so two replicas
 // cannot both admit the last free slot, a restart forgets nothing, and projection lag does not matter.
 import type { DataSource } from 'typeorm';
@@ -27,13 +28,16 @@ export class CreationRateLimiter {
    */
   async admit<T>(admission: CreationAdmission, create: () => Promise<T>): Promise<T> {
     return this.db.transaction(async (tx) => {
-      await tx.query("SELECT pg_advisory_xact_lock(hashtext('palisade.cron.create'))");
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+        `palisade.cron.create\n${admission.creatorType}\n${admission.creatorId}`,
+      ]);
       // The database clock, not this process's: replicas on different hosts agree on the window.
       const [{ now }]: { now: Date }[] = await tx.query('SELECT clock_timestamp() AS now');
       const nowMs = now.getTime();
-      const rows: { at: Date }[] = await tx.query('SELECT at FROM cron.creation WHERE at > $1', [
-        new Date(nowMs - this.windowMs),
-      ]);
+      const rows: { at: Date }[] = await tx.query(
+        'SELECT at FROM cron.creation WHERE creator_type = $1 AND creator_id = $2 AND at > $3',
+        [admission.creatorType, admission.creatorId, new Date(nowMs - this.windowMs)],
+      );
       const decision = slidingWindowDecision(
         rows.map((r) => r.at.getTime()),
         nowMs,
@@ -48,7 +52,7 @@ export class CreationRateLimiter {
         };
         throw new RpcError(
           RpcErrorCode.RateLimited,
-          `too many cron jobs created: at most ${this.limit} per ${details.windowSeconds} s; retry after ${details.retryAfterSeconds} s`,
+          `too many cron jobs created by ${admission.creatorType} ${admission.creatorId}: at most ${this.limit} per ${details.windowSeconds} s; retry after ${details.retryAfterSeconds} s`,
           details,
         );
       }
