@@ -10,6 +10,10 @@ export const RpcErrorCode = {
   Internal: 'internal',
   Timeout: 'timeout',
   PermissionViolation: 'permission_violation',
+  /** A model endpoint is unreachable or refused the call (llm-router; never answered by another route). */
+  LlmUnavailable: 'llm_unavailable',
+  /** The password store refused access (account disabled, app password or share revoked). */
+  CredentialRevoked: 'credential_revoked',
 } as const;
 export type RpcErrorCode = (typeof RpcErrorCode)[keyof typeof RpcErrorCode];
 export const RPC_ERROR_CODES: readonly RpcErrorCode[] = Object.values(RpcErrorCode);
