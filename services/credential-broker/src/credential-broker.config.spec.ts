@@ -22,10 +22,13 @@ describe('credential-broker config', () => {
     expect(parseBrokerEntries('').size).toBe(0);
   });
 
-  it.each([`llm-cloud=not-a-uuid`, `Bad Name=${ID}`, `a=${ID},a=${ID}`, `a=${ID}=x`, `=${ID}`])('refuses entries %s', (value) => {
-    expect(() => parseBrokerEntries(value)).toThrow();
-    expect(problems({ PALISADE_BROKER_ENTRIES: value })).toEqual(['PALISADE_BROKER_ENTRIES']);
-  });
+  it.each([`llm-cloud=not-a-uuid`, `Bad Name=${ID}`, `a=${ID},a=${ID}`, `a=${ID}=x`, `=${ID}`])(
+    'refuses entries %s',
+    (value) => {
+      expect(() => parseBrokerEntries(value)).toThrow();
+      expect(problems({ PALISADE_BROKER_ENTRIES: value })).toEqual(['PALISADE_BROKER_ENTRIES']);
+    },
+  );
 
   it('refuses a plain-http Passwords URL', () => {
     expect(

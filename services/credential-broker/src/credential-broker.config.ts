@@ -1,4 +1,15 @@
-import { IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateBy, ValidateIf, buildMessage } from 'class-validator';
+import {
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateBy,
+  ValidateIf,
+  buildMessage,
+} from 'class-validator';
 import { BaseServiceConfig, Sensitive } from '@palisade/config';
 
 export const BROKER_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -13,7 +24,9 @@ export function parseBrokerEntries(value: string): Map<string, string> {
   for (const item of value.split(',')) {
     const [name, id, ...rest] = item.trim().split('=');
     if (rest.length || !name || !id || !BROKER_NAME.test(name) || !ENTRY_ID.test(id.toLowerCase())) {
-      throw new Error(`"${item.trim()}" is not name=<Passwords entry uuid> (name: lower-case letters, digits, . _ -)`);
+      throw new Error(
+        `"${item.trim()}" is not name=<Passwords entry uuid> (name: lower-case letters, digits, . _ -)`,
+      );
     }
     if (entries.has(name)) throw new Error(`name "${name}" appears twice`);
     entries.set(name, id.toLowerCase());
@@ -46,7 +59,8 @@ export class CredentialBrokerConfig extends BaseServiceConfig {
   /** Nextcloud base URL (https only); the Passwords API is under /index.php/apps/passwords/api/1.0/. */
   @ValidateIf(passwordsConfigured)
   @Matches(HTTPS_URL, {
-    message: 'must be the https:// base URL of Nextcloud (Passwords refuses plain HTTP; the app password must not travel in clear)',
+    message:
+      'must be the https:// base URL of Nextcloud (Passwords refuses plain HTTP; the app password must not travel in clear)',
   })
   PALISADE_PASSWORDS_URL: string = '';
 

@@ -6,7 +6,8 @@ export type CloudProviderName = (typeof CLOUD_PROVIDERS)[number];
 
 const HTTP_URL = /^https?:\/\/[^\s/?#]+(?::\d+)?(?:\/[^\s?#]*)?$/;
 // An API key must not cross a network in clear: plain http only to a proxy on this machine.
-const CLOUD_URL = /^(?:https:\/\/[^\s/?#]+|http:\/\/(?:127\.0\.0\.1|localhost|\[::1\]))(?::\d+)?(?:\/[^\s?#]*)?$/;
+const CLOUD_URL =
+  /^(?:https:\/\/[^\s/?#]+|http:\/\/(?:127\.0\.0\.1|localhost|\[::1\]))(?::\d+)?(?:\/[^\s?#]*)?$/;
 const BROKER_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 export class LlmRouterConfig extends BaseServiceConfig {
@@ -48,7 +49,8 @@ export class LlmRouterConfig extends BaseServiceConfig {
   /** Logical name of the API key in credential-broker's PALISADE_BROKER_ENTRIES (never the key itself). */
   @ValidateIf((c: LlmRouterConfig) => c.PALISADE_CLOUD_PROVIDER !== 'none')
   @Matches(BROKER_NAME, {
-    message: 'must be the credential-broker name of the API key entry (e.g. llm-cloud) when PALISADE_CLOUD_PROVIDER is set',
+    message:
+      'must be the credential-broker name of the API key entry (e.g. llm-cloud) when PALISADE_CLOUD_PROVIDER is set',
   })
   PALISADE_CLOUD_CREDENTIAL: string = '';
 

@@ -17,7 +17,9 @@ import { PASSWORDS_SETTINGS, type PasswordsSettings } from '../passwords/passwor
  * Who can have asked: NATS lets only the services granted `calls: credential-broker` publish on
  * cmd.broker.> (today llm-router alone), so the manifest names the requester.
  */
-export const BROKER_CALLERS = SERVICE_NAMES.filter((s) => SERVICE_GRANTS[s].calls.includes('credential-broker')).join(',');
+export const BROKER_CALLERS = SERVICE_NAMES.filter((s) =>
+  SERVICE_GRANTS[s].calls.includes('credential-broker'),
+).join(',');
 
 @Injectable()
 export class CredentialBrokerService {
@@ -36,7 +38,11 @@ export class CredentialBrokerService {
   async fetch(request: BrokerFetchRequest): Promise<BrokerFetchReply> {
     const entry = this.settings.entries.get(request.name);
     if (!entry) {
-      this.logger.warn({ message: 'refused an unknown credential name', name: request.name, session: request.session });
+      this.logger.warn({
+        message: 'refused an unknown credential name',
+        name: request.name,
+        session: request.session,
+      });
       throw new RpcError(
         RpcErrorCode.Forbidden,
         `unknown credential name "${request.name}": the broker serves only the names configured in PALISADE_BROKER_ENTRIES`,
@@ -47,7 +53,13 @@ export class CredentialBrokerService {
       value = await this.passwords.show(entry);
     } catch (error) {
       const e = RpcError.from(error);
-      this.logger.warn({ message: 'credential fetch failed', name: request.name, entry, code: e.code, error: e.message });
+      this.logger.warn({
+        message: 'credential fetch failed',
+        name: request.name,
+        entry,
+        code: e.code,
+        error: e.message,
+      });
       throw e;
     }
     // Recorded before release: no audit record, no secret.
@@ -69,10 +81,23 @@ export class CredentialBrokerService {
     try {
       await this.store.append(event, 'any');
     } catch (error) {
-      this.logger.error({ message: 'could not record credential.accessed; secret withheld', entry, error: (error as Error).message });
-      throw new RpcError(RpcErrorCode.Unavailable, 'the access could not be recorded in the event log, so the credential was not released');
+      this.logger.error({
+        message: 'could not record credential.accessed; secret withheld',
+        entry,
+        error: (error as Error).message,
+      });
+      throw new RpcError(
+        RpcErrorCode.Unavailable,
+        'the access could not be recorded in the event log, so the credential was not released',
+      );
     }
-    this.logger.log({ message: 'credential released', name: request.name, entry, requester: BROKER_CALLERS, session: request.session });
+    this.logger.log({
+      message: 'credential released',
+      name: request.name,
+      entry,
+      requester: BROKER_CALLERS,
+      session: request.session,
+    });
     return { value, entry };
   }
 
@@ -82,7 +107,9 @@ export class CredentialBrokerService {
       passwords: await this.passwords.health(),
       entries: {
         ok: true,
-        detail: entries.size ? [...entries.keys()].join(', ') : 'none configured (set PALISADE_BROKER_ENTRIES=name=<entry uuid>,…)',
+        detail: entries.size
+          ? [...entries.keys()].join(', ')
+          : 'none configured (set PALISADE_BROKER_ENTRIES=name=<entry uuid>,…)',
       },
     };
   }

@@ -25,7 +25,8 @@ export class PasswordsRepository {
   constructor(@Inject(PASSWORDS_SETTINGS) private readonly settings: PasswordsSettings) {}
 
   private get connection() {
-    if (!this.settings.connection) throw new RpcError(RpcErrorCode.Unavailable, `credential-broker has ${NOT_CONFIGURED}`);
+    if (!this.settings.connection)
+      throw new RpcError(RpcErrorCode.Unavailable, `credential-broker has ${NOT_CONFIGURED}`);
     return this.settings.connection;
   }
 
@@ -43,7 +44,10 @@ export class PasswordsRepository {
       this.expectOk(reply, 'password/show');
       const entry = reply.body as { id?: unknown; password?: unknown };
       if (entry?.id !== entryId || typeof entry.password !== 'string') {
-        throw new RpcError(RpcErrorCode.Unavailable, `Passwords answered password/show for ${entryId} with another or malformed entry`);
+        throw new RpcError(
+          RpcErrorCode.Unavailable,
+          `Passwords answered password/show for ${entryId} with another or malformed entry`,
+        );
       }
       return entry.password;
     } finally {
@@ -75,16 +79,27 @@ export class PasswordsRepository {
       );
     }
     if (reply.status === 403) {
-      throw new RpcError(RpcErrorCode.CredentialRevoked, `Nextcloud Passwords denied ${endpoint} to the agent (HTTP 403)`);
+      throw new RpcError(
+        RpcErrorCode.CredentialRevoked,
+        `Nextcloud Passwords denied ${endpoint} to the agent (HTTP 403)`,
+      );
     }
     if (reply.status < 200 || reply.status >= 300) {
       const message = (reply.body as { message?: unknown })?.message;
       const hint = typeof message === 'string' && /^[\w .,:-]{1,80}$/.test(message) ? `: ${message}` : '';
-      throw new RpcError(RpcErrorCode.Unavailable, `Nextcloud Passwords answered ${endpoint} with HTTP ${reply.status}${hint}`);
+      throw new RpcError(
+        RpcErrorCode.Unavailable,
+        `Nextcloud Passwords answered ${endpoint} with HTTP ${reply.status}${hint}`,
+      );
     }
   }
 
-  private call(method: 'GET' | 'POST', endpoint: string, body?: unknown, session?: string): Promise<ApiResponse> {
+  private call(
+    method: 'GET' | 'POST',
+    endpoint: string,
+    body?: unknown,
+    session?: string,
+  ): Promise<ApiResponse> {
     const c = this.connection;
     const url = new URL(endpoint, c.apiBase);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -99,31 +114,48 @@ export class PasswordsRepository {
     }
     if (session) headers['x-api-session'] = session;
     return new Promise<ApiResponse>((resolve, reject) => {
-      const req = https.request(url, { method, headers, agent: false, ...(c.ca ? { ca: c.ca } : {}) }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', () => reject(this.unreachable('connection reset')));
-        res.on('end', () => {
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch {
-            parsed = undefined;
-          }
-          const sessionHeader = res.headers['x-api-session'];
-          resolve({ status: res.statusCode ?? 0, session: typeof sessionHeader === 'string' ? sessionHeader : undefined, body: parsed });
-        });
-      });
-      req.setTimeout(c.timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
-      req.on('error', (error: NodeJS.ErrnoException) => reject(this.unreachable(error.code ?? 'connection failed')));
+      const req = https.request(
+        url,
+        { method, headers, agent: false, ...(c.ca ? { ca: c.ca } : {}) },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', () => reject(this.unreachable('connection reset')));
+          res.on('end', () => {
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            } catch {
+              parsed = undefined;
+            }
+            const sessionHeader = res.headers['x-api-session'];
+            resolve({
+              status: res.statusCode ?? 0,
+              session: typeof sessionHeader === 'string' ? sessionHeader : undefined,
+              body: parsed,
+            });
+          });
+        },
+      );
+      req.setTimeout(c.timeoutMs, () =>
+        req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
+      );
+      req.on('error', (error: NodeJS.ErrnoException) =>
+        reject(this.unreachable(error.code ?? 'connection failed')),
+      );
       req.end(payload);
     });
   }
 
   private unreachable(cause: string): RpcError {
     const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|TLS|SSL/i.test(cause);
-    const fix = tls ? 'set PALISADE_PASSWORDS_CA_FILE to the CA that signed its certificate' : 'check PALISADE_PASSWORDS_URL';
-    return new RpcError(RpcErrorCode.Unavailable, `Nextcloud Passwords unreachable at ${new URL(this.connection.apiBase).origin} (${cause}): ${fix}`);
+    const fix = tls
+      ? 'set PALISADE_PASSWORDS_CA_FILE to the CA that signed its certificate'
+      : 'check PALISADE_PASSWORDS_URL';
+    return new RpcError(
+      RpcErrorCode.Unavailable,
+      `Nextcloud Passwords unreachable at ${new URL(this.connection.apiBase).origin} (${cause}): ${fix}`,
+    );
   }
 
   /** Login works (session/request touches no secret). */
@@ -132,7 +164,8 @@ export class PasswordsRepository {
     try {
       const reply = await this.call('GET', 'session/request');
       this.expectOk(reply, 'session/request');
-      if (reply.session) await this.call('GET', 'session/close', undefined, reply.session).catch(() => undefined);
+      if (reply.session)
+        await this.call('GET', 'session/close', undefined, reply.session).catch(() => undefined);
       return { ok: true, detail: `${new URL(this.connection.apiBase).origin} as ${this.connection.user}` };
     } catch (error) {
       return { ok: false, detail: (error as Error).message };

@@ -23,14 +23,19 @@ export function loadPasswordsSettings(config: CredentialBrokerConfig): Passwords
   const entries = parseBrokerEntries(config.PALISADE_BROKER_ENTRIES);
   if (!config.PALISADE_PASSWORDS_URL) return { entries };
   try {
-    const appPassword = readSecretFile(config.PALISADE_PASSWORDS_APP_PASSWORD_FILE, 'PALISADE_PASSWORDS_APP_PASSWORD_FILE');
+    const appPassword = readSecretFile(
+      config.PALISADE_PASSWORDS_APP_PASSWORD_FILE,
+      'PALISADE_PASSWORDS_APP_PASSWORD_FILE',
+    );
     registerSecret(appPassword);
     let ca: string | undefined;
     if (config.PALISADE_PASSWORDS_CA_FILE) {
       try {
         ca = readFileSync(config.PALISADE_PASSWORDS_CA_FILE, 'utf8');
       } catch {
-        throw new ConfigError([{ variable: 'PALISADE_PASSWORDS_CA_FILE', problem: 'file does not exist or is unreadable' }]);
+        throw new ConfigError([
+          { variable: 'PALISADE_PASSWORDS_CA_FILE', problem: 'file does not exist or is unreadable' },
+        ]);
       }
     }
     return {

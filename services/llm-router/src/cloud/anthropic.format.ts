@@ -52,15 +52,24 @@ interface AnthropicReply {
   content?: { type?: string; text?: string; id?: string; name?: string; input?: unknown }[];
 }
 
-export function fromAnthropicReply(reply: unknown, fallbackModel: string): { content: string; toolCalls: ToolCall[]; model: string } {
+export function fromAnthropicReply(
+  reply: unknown,
+  fallbackModel: string,
+): { content: string; toolCalls: ToolCall[]; model: string } {
   const blocks = (reply as AnthropicReply)?.content;
   if (!Array.isArray(blocks)) throw llmUnavailable('the cloud model answered without content');
-  const text = blocks.filter((b) => b.type === 'text').map((b) => b.text ?? '').join('');
+  const text = blocks
+    .filter((b) => b.type === 'text')
+    .map((b) => b.text ?? '')
+    .join('');
   const toolCalls = blocks
     .filter((b) => b.type === 'tool_use')
     .map((b) => {
       if (!b.name) throw llmUnavailable('the cloud model returned a tool call without a name');
-      const input = b.input !== null && typeof b.input === 'object' && !Array.isArray(b.input) ? (b.input as Record<string, unknown>) : {};
+      const input =
+        b.input !== null && typeof b.input === 'object' && !Array.isArray(b.input)
+          ? (b.input as Record<string, unknown>)
+          : {};
       return { id: b.id || newToolCallId(), name: b.name, arguments: input };
     });
   return { content: text, toolCalls, model: (reply as AnthropicReply).model ?? fallbackModel };

@@ -112,7 +112,9 @@ export class CloudRepository {
       );
     }
     const error = (payload as { error?: { type?: unknown; code?: unknown } })?.error;
-    const kind = [error?.type, error?.code].filter((v) => typeof v === 'string' && /^[\w.-]{1,64}$/.test(v)).join('/');
+    const kind = [error?.type, error?.code]
+      .filter((v) => typeof v === 'string' && /^[\w.-]{1,64}$/.test(v))
+      .join('/');
     return llmUnavailable(
       `cloud model (${this.label}) failed the call (HTTP ${status}${kind ? ` ${kind}` : ''}); the trusted turn was not sent to the local model instead`,
     );
@@ -128,8 +130,14 @@ export class CloudRepository {
       };
     }
     try {
-      await fetch(this.config.PALISADE_CLOUD_URL, { method: 'HEAD', signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
-      return { ok: true, detail: `${this.label}, model ${this.model}, key from credential "${this.config.PALISADE_CLOUD_CREDENTIAL}"` };
+      await fetch(this.config.PALISADE_CLOUD_URL, {
+        method: 'HEAD',
+        signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
+      });
+      return {
+        ok: true,
+        detail: `${this.label}, model ${this.model}, key from credential "${this.config.PALISADE_CLOUD_CREDENTIAL}"`,
+      };
     } catch (error) {
       return {
         ok: false,

@@ -11,7 +11,11 @@ const exec: ToolSpec = {
 const conversation: ChatMessage[] = [
   { role: 'system', content: 'You are Palisade.' },
   { role: 'user', content: 'who am I?' },
-  { role: 'assistant', content: '', toolCalls: [{ id: 'call_1', name: 'exec', arguments: { command: 'id -u' } }] },
+  {
+    role: 'assistant',
+    content: '',
+    toolCalls: [{ id: 'call_1', name: 'exec', arguments: { command: 'id -u' } }],
+  },
   { role: 'tool', content: '1000', toolCallId: 'call_1', toolName: 'exec' },
 ];
 
@@ -20,11 +24,18 @@ describe('Ollama format', () => {
     expect(toOllamaMessages(conversation)).toEqual([
       { role: 'system', content: 'You are Palisade.' },
       { role: 'user', content: 'who am I?' },
-      { role: 'assistant', content: '', tool_calls: [{ function: { name: 'exec', arguments: { command: 'id -u' } } }] },
+      {
+        role: 'assistant',
+        content: '',
+        tool_calls: [{ function: { name: 'exec', arguments: { command: 'id -u' } } }],
+      },
       { role: 'tool', content: '1000', tool_name: 'exec' },
     ]);
     expect(toOllamaTools([exec])).toEqual([
-      { type: 'function', function: { name: 'exec', description: 'run a shell command', parameters: exec.parameters } },
+      {
+        type: 'function',
+        function: { name: 'exec', description: 'run a shell command', parameters: exec.parameters },
+      },
     ]);
   });
 
@@ -57,11 +68,18 @@ describe('OpenAI format', () => {
       {
         role: 'assistant',
         content: null,
-        tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'exec', arguments: '{"command":"id -u"}' } }],
+        tool_calls: [
+          { id: 'call_1', type: 'function', function: { name: 'exec', arguments: '{"command":"id -u"}' } },
+        ],
       },
       { role: 'tool', tool_call_id: 'call_1', content: '1000' },
     ]);
-    expect(body.tools).toEqual([{ type: 'function', function: { name: 'exec', description: exec.description, parameters: exec.parameters } }]);
+    expect(body.tools).toEqual([
+      {
+        type: 'function',
+        function: { name: 'exec', description: exec.description, parameters: exec.parameters },
+      },
+    ]);
   });
 
   it('parses a reply with tool calls', () => {
@@ -71,7 +89,9 @@ describe('OpenAI format', () => {
         {
           message: {
             content: null,
-            tool_calls: [{ id: 'call_9', type: 'function', function: { name: 'exec', arguments: '{"command":"ls"}' } }],
+            tool_calls: [
+              { id: 'call_9', type: 'function', function: { name: 'exec', arguments: '{"command":"ls"}' } },
+            ],
           },
         },
       ],
@@ -86,12 +106,20 @@ describe('OpenAI format', () => {
 
 describe('Anthropic format', () => {
   it('lifts system text, turns tool results into user tool_result blocks and merges same-role turns', () => {
-    const body = toAnthropicBody('claude-x', 512, [...conversation, { role: 'user', content: 'thanks' }], [exec]);
+    const body = toAnthropicBody(
+      'claude-x',
+      512,
+      [...conversation, { role: 'user', content: 'thanks' }],
+      [exec],
+    );
     expect(body.system).toBe('You are Palisade.');
     expect(body.max_tokens).toBe(512);
     expect(body.messages).toEqual([
       { role: 'user', content: [{ type: 'text', text: 'who am I?' }] },
-      { role: 'assistant', content: [{ type: 'tool_use', id: 'call_1', name: 'exec', input: { command: 'id -u' } }] },
+      {
+        role: 'assistant',
+        content: [{ type: 'tool_use', id: 'call_1', name: 'exec', input: { command: 'id -u' } }],
+      },
       {
         role: 'user',
         content: [
@@ -100,7 +128,9 @@ describe('Anthropic format', () => {
         ],
       },
     ]);
-    expect(body.tools).toEqual([{ name: 'exec', description: exec.description, input_schema: exec.parameters }]);
+    expect(body.tools).toEqual([
+      { name: 'exec', description: exec.description, input_schema: exec.parameters },
+    ]);
   });
 
   it('parses text and tool_use blocks', () => {

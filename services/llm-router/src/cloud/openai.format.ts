@@ -2,7 +2,11 @@
 import type { ChatMessage, ToolCall, ToolSpec } from '@palisade/contracts';
 import { argumentsObject, llmUnavailable, newToolCallId } from '../complete/model-answer';
 
-export function toOpenAiBody(model: string, messages: ChatMessage[], tools: ToolSpec[]): Record<string, unknown> {
+export function toOpenAiBody(
+  model: string,
+  messages: ChatMessage[],
+  tools: ToolSpec[],
+): Record<string, unknown> {
   const body: Record<string, unknown> = {
     model,
     messages: messages.map((m) => {
@@ -33,15 +37,27 @@ export function toOpenAiBody(model: string, messages: ChatMessage[], tools: Tool
 
 interface OpenAiReply {
   model?: string;
-  choices?: { message?: { content?: string | null; tool_calls?: { id?: string; function?: { name?: string; arguments?: unknown } }[] } }[];
+  choices?: {
+    message?: {
+      content?: string | null;
+      tool_calls?: { id?: string; function?: { name?: string; arguments?: unknown } }[];
+    };
+  }[];
 }
 
-export function fromOpenAiReply(reply: unknown, fallbackModel: string): { content: string; toolCalls: ToolCall[]; model: string } {
+export function fromOpenAiReply(
+  reply: unknown,
+  fallbackModel: string,
+): { content: string; toolCalls: ToolCall[]; model: string } {
   const message = (reply as OpenAiReply)?.choices?.[0]?.message;
   if (!message) throw llmUnavailable('the cloud model answered without a message');
   const toolCalls = (message.tool_calls ?? []).map((c) => {
     if (!c.function?.name) throw llmUnavailable('the cloud model returned a tool call without a name');
-    return { id: c.id || newToolCallId(), name: c.function.name, arguments: argumentsObject(c.function.arguments ?? '{}') };
+    return {
+      id: c.id || newToolCallId(),
+      name: c.function.name,
+      arguments: argumentsObject(c.function.arguments ?? '{}'),
+    };
   });
   return { content: message.content ?? '', toolCalls, model: (reply as OpenAiReply).model ?? fallbackModel };
 }

@@ -25,14 +25,24 @@ export class LlmRouterService {
     try {
       answer =
         route === 'cloud'
-          ? await this.cloud.chat(call, { session: request.session, turn: request.turn, correlationId: request.correlationId })
+          ? await this.cloud.chat(call, {
+              session: request.session,
+              turn: request.turn,
+              correlationId: request.correlationId,
+            })
           : await this.local.chat(call);
     } catch (error) {
       this.logger.warn({ message: 'model call failed', ...meta, error: (error as Error).message });
       throw error;
     }
     const durationMs = Math.round(performance.now() - started);
-    this.logger.log({ message: 'model call', ...meta, model: answer.model, durationMs, toolCalls: answer.toolCalls.length });
+    this.logger.log({
+      message: 'model call',
+      ...meta,
+      model: answer.model,
+      durationMs,
+      toolCalls: answer.toolCalls.length,
+    });
     return {
       message: { content: answer.content, toolCalls: answer.toolCalls },
       route,

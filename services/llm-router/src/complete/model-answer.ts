@@ -29,7 +29,8 @@ export function argumentsObject(raw: unknown): Record<string, unknown> {
   if (typeof raw === 'string') {
     try {
       const parsed: unknown = JSON.parse(raw === '' ? '{}' : raw);
-      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
+        return parsed as Record<string, unknown>;
     } catch {
       // fall through
     }

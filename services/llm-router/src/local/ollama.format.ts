@@ -6,10 +6,13 @@ import { argumentsObject, newToolCallId } from '../complete/model-answer';
 
 export function toOllamaMessages(messages: ChatMessage[]): OllamaMessage[] {
   return messages.map((m) => {
-    if (m.role === 'tool') return { role: 'tool', content: m.content, ...(m.toolName ? { tool_name: m.toolName } : {}) };
+    if (m.role === 'tool')
+      return { role: 'tool', content: m.content, ...(m.toolName ? { tool_name: m.toolName } : {}) };
     const out: OllamaMessage = { role: m.role, content: m.content };
     if (m.role === 'assistant' && m.toolCalls?.length) {
-      out.tool_calls = m.toolCalls.map((call) => ({ function: { name: call.name, arguments: call.arguments } }));
+      out.tool_calls = m.toolCalls.map((call) => ({
+        function: { name: call.name, arguments: call.arguments },
+      }));
     }
     return out;
   });
@@ -18,7 +21,11 @@ export function toOllamaMessages(messages: ChatMessage[]): OllamaMessage[] {
 export function toOllamaTools(tools: ToolSpec[]): OllamaTool[] {
   return tools.map((t) => ({
     type: 'function',
-    function: { name: t.name, description: t.description, parameters: t.parameters as OllamaTool['function']['parameters'] },
+    function: {
+      name: t.name,
+      description: t.description,
+      parameters: t.parameters as OllamaTool['function']['parameters'],
+    },
   }));
 }
 

@@ -69,9 +69,15 @@ export class OllamaRepository {
       );
     }
     if (status !== undefined) {
-      return llmUnavailable(`local model at ${this.url} failed the call (HTTP ${status}); the turn was not sent elsewhere`);
+      return llmUnavailable(
+        `local model at ${this.url} failed the call (HTTP ${status}); the turn was not sent elsewhere`,
+      );
     }
-    if (error instanceof TypeError || (error as Error)?.name === 'TimeoutError' || (error as Error)?.name === 'AbortError') {
+    if (
+      error instanceof TypeError ||
+      (error as Error)?.name === 'TimeoutError' ||
+      (error as Error)?.name === 'AbortError'
+    ) {
       return llmUnavailable(
         `local model unreachable at ${this.url} (${networkCause(error)}): start Ollama or set PALISADE_OLLAMA_URL; the turn was not sent elsewhere`,
       );
@@ -87,7 +93,10 @@ export class OllamaRepository {
       tags = await this.client(HEALTH_TIMEOUT_MS).list();
     } catch (error) {
       const detail = `unreachable at ${this.url} (${networkCause(error)}): start Ollama or set PALISADE_OLLAMA_URL`;
-      return { ollama: { ok: false, detail }, 'ollama-model': { ok: false, detail: 'unknown: Ollama unreachable' } };
+      return {
+        ollama: { ok: false, detail },
+        'ollama-model': { ok: false, detail: 'unknown: Ollama unreachable' },
+      };
     }
     const wanted = this.model.includes(':') ? this.model : `${this.model}:latest`;
     const present = tags.models.some((m) => m.name === wanted || m.model === wanted || m.name === this.model);

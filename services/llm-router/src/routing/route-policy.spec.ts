@@ -13,7 +13,10 @@ describe('decideRoute', () => {
   });
 
   it('keeps a trusted, clean turn local when no cloud is configured', () => {
-    expect(decideRoute(clean, false)).toEqual({ route: 'local', reason: 'local: no cloud provider configured' });
+    expect(decideRoute(clean, false)).toEqual({
+      route: 'local',
+      reason: 'local: no cloud provider configured',
+    });
   });
 
   it.each([
@@ -40,7 +43,10 @@ describe('decideRoute', () => {
       ...clean,
       messages: [
         ...clean.messages,
-        { content: '', toolCalls: [{ id: 'c1', name: 'exec', arguments: { command: 'mysql --password=s3cr3tpass' } }] },
+        {
+          content: '',
+          toolCalls: [{ id: 'c1', name: 'exec', arguments: { command: 'mysql --password=s3cr3tpass' } }],
+        },
       ],
     };
     expect(decideRoute(input, true).route).toBe('local');

@@ -27,7 +27,8 @@ export function decideRoute(input: RouteInput, cloudConfigured: boolean): RouteD
   if (input.trust !== 'trusted') return { route: 'local', reason: 'local: untrusted sender' };
   if (input.tainted) return { route: 'local', reason: 'local: session tainted by untrusted content' };
   if (input.sensitive) return { route: 'local', reason: 'local: sensitive content in context' };
-  if (contextHoldsSecret(input.messages)) return { route: 'local', reason: 'local: secret detected in context' };
+  if (contextHoldsSecret(input.messages))
+    return { route: 'local', reason: 'local: secret detected in context' };
   if (!cloudConfigured) return { route: 'local', reason: 'local: no cloud provider configured' };
   return { route: 'cloud', reason: 'cloud: trusted, clean turn' };
 }
