@@ -300,6 +300,13 @@ describe('llm-router + credential-broker (real NATS, services as processes)', ()
     }
   });
 
+  test('an answer the local model breaks off mid-stream is an error, not a partial reply', async () => {
+    ollama.enqueue({ chunks: ['partial'], streamError: 'model runner crashed' });
+    const error = await failure(turn({ trust: 'untrusted' }));
+    expect(error).toMatchObject({ code: 'llm_unavailable', message: expect.stringContaining('broke off') });
+    expect(error.message).not.toContain('partial');
+  });
+
   test('bad requests are refused with validation errors (unknown fields too)', async () => {
     await expect(complete({ ...turn(), trust: 'root' as never })).rejects.toMatchObject({
       code: 'validation_failed',
