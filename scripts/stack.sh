@@ -32,6 +32,8 @@ service_env() { # service → env assignments (paths to secrets, never their val
     approvals) echo "PALISADE_APPROVALS_GRANT_KEY_FILE=$PALISADE_HOME/secrets/keys/approvals-grant.pem" ;;
     sandbox-exec) echo "PALISADE_SANDBOX_GRANT_PUBKEY_FILE=$PALISADE_HOME/secrets/keys/approvals-grant.pub.pem" ;;
     channels) echo "PALISADE_CHANNELS_FILE=${PALISADE_CHANNELS_FILE:-$PALISADE_HOME/channels.json}" ;;
+    # A model name is required; health says when Ollama or the model is missing.
+    llm-router) echo "PALISADE_OLLAMA_MODEL=${PALISADE_OLLAMA_MODEL:-llama3.1:8b}" ;;
   esac
   # Operator settings last, so they win (only PALISADE_* lines; values are paths or plain settings).
   if [ -f "$CONFIG" ]; then grep -E '^PALISADE_[A-Z0-9_]+=' "$CONFIG" || true; fi

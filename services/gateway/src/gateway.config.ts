@@ -43,7 +43,7 @@ export class GatewayConfig extends DatabaseConfig {
 
   @IsInt()
   @Min(1_000)
-  PALISADE_GATEWAY_LLM_TIMEOUT_MS: number = 120_000;
+  PALISADE_GATEWAY_LLM_TIMEOUT_MS: number = 320_000;
 
   @IsInt()
   @Min(1_000)

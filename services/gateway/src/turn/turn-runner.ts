@@ -205,6 +205,7 @@ export class TurnRunner {
           trust,
           tainted: current.tainted,
           sensitive: false,
+          correlationId: ctx.correlationId,
         };
         last = await this.rpc.request<LlmCompleteReply>(LLM_COMPLETE, request, {
           timeoutMs: this.options.llmTimeoutMs,
