@@ -23,6 +23,7 @@ service_env() { # service → env assignments (paths to secrets, never their val
   echo "PALISADE_PG_PASSWORD_FILE=$PALISADE_HOME/secrets/pg/$role.pw"
   case "$svc" in
     ledger) echo "PALISADE_LEDGER_KEY_FILE=$PALISADE_HOME/secrets/keys/ledger-checkpoint.pem" ;;
+    approvals) echo "PALISADE_APPROVALS_GRANT_KEY_FILE=$PALISADE_HOME/secrets/keys/approvals-grant.pem" ;;
     gateway) echo "PALISADE_GATEWAY_PORT=$GATEWAY_PORT" ;;
   esac
 }

@@ -10,6 +10,8 @@ export const RpcErrorCode = {
   Internal: 'internal',
   Timeout: 'timeout',
   PermissionViolation: 'permission_violation',
+  /** The agent is frozen: nothing new is evaluated or approved until it is thawed. */
+  Frozen: 'frozen',
 } as const;
 export type RpcErrorCode = (typeof RpcErrorCode)[keyof typeof RpcErrorCode];
 export const RPC_ERROR_CODES: readonly RpcErrorCode[] = Object.values(RpcErrorCode);
