@@ -26,9 +26,9 @@ export interface ApprovalsEvaluateRequest {
   agent?: string;
   channel?: string;
   conversation?: string;
-  /** The turn's correlation id: every event of a turn shares it. Defaults to a new chain. */
+  /** The turn's correlation id (UUIDv7): every event of a turn shares it. Defaults to a new chain. */
   correlationId?: string;
-  /** The event that led to this request (e.g. `agent.tool.called`). */
+  /** Id (UUIDv7) of the event that led to this request (e.g. `agent.tool.called`). */
   causationId?: string;
   /** Who asked (recorded as the events' actor); defaults to the gateway service. */
   actor?: { type: ActorType; id: string };

@@ -61,8 +61,8 @@ export class EvaluateRequestDto implements ApprovalsEvaluateRequest {
   @IsOptional() @IsSubjectToken() agent?: string;
   @IsOptional() @IsString() @IsNotEmpty() @MaxLength(NAME_MAX) channel?: string;
   @IsOptional() @IsString() @IsNotEmpty() @MaxLength(NAME_MAX) conversation?: string;
-  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(NAME_MAX) correlationId?: string;
-  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(NAME_MAX) causationId?: string;
+  @IsOptional() @IsUuidV7() correlationId?: string;
+  @IsOptional() @IsUuidV7() causationId?: string;
   @IsOptional() @ValidateNested() @Type(() => ActorDto) actor?: ActorDto;
 }
 
@@ -87,7 +87,7 @@ export class DecideRequestDto implements ApprovalsDecideRequest {
   command?: string;
   @IsOptional() @IsString() @IsNotEmpty() @MaxLength(REASON_MAX) reason?: string;
   @ValidateNested() @Type(() => DeciderDto) decider: DeciderDto;
-  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(NAME_MAX) causationId?: string;
+  @IsOptional() @IsUuidV7() causationId?: string;
 }
 
 export class GetRequestDto implements ApprovalsGetRequest {

@@ -41,6 +41,7 @@ import {
   statusOf,
   viewOf,
 } from './approval.state';
+import { modifyDecision } from './modify-decision';
 import type { DecideRequestDto, EvaluateRequestDto, ListRequestDto } from './approvals.dto';
 
 const LIST_MAX = 64;
@@ -275,7 +276,13 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
         reason: request.reason ?? `denied by ${who}`,
       };
     } else {
-      data = this.modification(loaded.state, request.command!, decider, request.reason);
+      data = modifyDecision(loaded.state, {
+        command: request.command!,
+        decider,
+        reason: request.reason,
+        workspace: this.config.PALISADE_APPROVALS_WORKSPACE,
+        allow: this.policy.allow,
+      });
     }
     const actor: EventActor = { type: decider.type, id: decider.id };
     const resolved = createEvent({
@@ -305,41 +312,6 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
     if (statusOf(state) !== 'approved') return viewOf(state);
     const grant = await this.issueGrant({ state, version }, actor, 'trusted', resolved.id);
     return { ...viewOf(state), grant };
-  }
-
-  /**
-   * A modified command is evaluated again, by the human who edited it: what counts is a denial — the
-   * dangerous floor in `never` mode (unless an allow rule names the exact command). Any other finding is
-   * recorded in the reason, and the edit runs because that human decided.
-   */
-  private modification(
-    state: ApprovalState,
-    command: string,
-    decider: DecideRequestDto['decider'],
-    reason: string | undefined,
-  ): ExecApprovalResolvedData {
-    const r = state.requested!.data;
-    const decision = assessCommand({
-      command,
-      cwd: r.cwd,
-      mode: r.mode,
-      trust: 'trusted',
-      tainted: false,
-      network: r.limits?.network ?? 'none',
-      workspace: this.config.PALISADE_APPROVALS_WORKSPACE,
-      allow: this.policy.allow,
-    });
-    const who = `${decider.type} ${decider.id}`;
-    const base = { approval: r.approval, decider: { type: decider.type, id: decider.id }, command };
-    if (decision.outcome === 'deny') {
-      return {
-        ...base,
-        decision: 'denied',
-        reason: summary([`modified command refused by the policy`, ...decision.reasons]),
-      };
-    }
-    const findings = decision.dangerous.map((d) => `dangerous: ${d.reason}`);
-    return { ...base, decision: 'modified', reason: summary([reason ?? `modified by ${who}`, ...findings]) };
   }
 
   // ---------------------------------------------------------------------------------------------------
