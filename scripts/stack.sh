@@ -11,6 +11,8 @@ SERVICES=(ledger approvals sandbox-exec credential-broker llm-router cron channe
 LOGS="$PALISADE_HOME/logs/stack"
 RUN="$PALISADE_HOME/run"
 GATEWAY_PORT="${PALISADE_GATEWAY_PORT:-18443}"
+# Operator configuration (Nextcloud, Ollama, cloud model, channels): see palisade.env.example.
+CONFIG="${PALISADE_CONFIG:-$REPO/palisade.env}"
 
 service_env() { # service → env assignments (paths to secrets, never their values)
   local svc="$1" role="palisade_${1//-/_}"
@@ -23,9 +25,16 @@ service_env() { # service → env assignments (paths to secrets, never their val
   echo "PALISADE_PG_PASSWORD_FILE=$PALISADE_HOME/secrets/pg/$role.pw"
   case "$svc" in
     ledger) echo "PALISADE_LEDGER_KEY_FILE=$PALISADE_HOME/secrets/keys/ledger-checkpoint.pem" ;;
+    gateway)
+      echo "PALISADE_GATEWAY_PORT=$GATEWAY_PORT"
+      echo "PALISADE_GATEWAY_OPERATOR_TOKEN_FILE=$PALISADE_HOME/secrets/gateway/operator-token"
+      ;;
     approvals) echo "PALISADE_APPROVALS_GRANT_KEY_FILE=$PALISADE_HOME/secrets/keys/approvals-grant.pem" ;;
-    gateway) echo "PALISADE_GATEWAY_PORT=$GATEWAY_PORT" ;;
+    sandbox-exec) echo "PALISADE_SANDBOX_GRANT_PUBKEY_FILE=$PALISADE_HOME/secrets/keys/approvals-grant.pub.pem" ;;
+    channels) echo "PALISADE_CHANNELS_FILE=${PALISADE_CHANNELS_FILE:-$PALISADE_HOME/channels.json}" ;;
   esac
+  # Operator settings last, so they win (only PALISADE_* lines; values are paths or plain settings).
+  if [ -f "$CONFIG" ]; then grep -E '^PALISADE_[A-Z0-9_]+=' "$CONFIG" || true; fi
 }
 
 up() {
@@ -35,23 +44,35 @@ up() {
   bash scripts/infra.sh up
   if [ -x scripts/build-sandbox-image.sh ]; then bash scripts/build-sandbox-image.sh >/dev/null; fi
   set -a; . "$PALISADE_HOME/infra.env"; set +a
-  mkdir -p "$LOGS" "$RUN"
+  if [ -f "$CONFIG" ]; then set -a; . "$CONFIG"; set +a; fi
+  mkdir -p "$LOGS" "$RUN" "$PALISADE_HOME/secrets/gateway"
+  # The operator's bearer token for the API: generated once, readable by root only.
+  if [ ! -s "$PALISADE_HOME/secrets/gateway/operator-token" ]; then
+    (umask 077; openssl rand -base64 32 | tr -d '\n=' | tr '+/' '-_' > "$PALISADE_HOME/secrets/gateway/operator-token")
+  fi
+  # No channel configured yet: an empty list (add Talk channels in PALISADE_CHANNELS_FILE).
+  if [ ! -f "${PALISADE_CHANNELS_FILE:-$PALISADE_HOME/channels.json}" ]; then (umask 077; echo '[]' > "$PALISADE_HOME/channels.json"); fi
   for svc in "${SERVICES[@]}"; do
     if [ -f "$RUN/$svc.pid" ] && kill -0 "$(cat "$RUN/$svc.pid")" 2>/dev/null; then continue; fi
     env -i PATH="$PATH" HOME="${HOME:-/root}" $(service_env "$svc") \
       node --enable-source-maps "dist/services/$svc/src/main.js" >>"$LOGS/$svc.log" 2>&1 &
     echo $! > "$RUN/$svc.pid"
   done
-  echo "stack: waiting for every service to report healthy…"
-  for _ in $(seq 1 60); do
-    if curl -fsS "http://127.0.0.1:$GATEWAY_PORT/healthz" >/dev/null 2>&1; then
+  echo "stack: waiting for every service to answer…"
+  for _ in $(seq 1 90); do
+    body="$(curl -sS "http://127.0.0.1:$GATEWAY_PORT/healthz" 2>/dev/null || true)"
+    # Every service process answers; external dependencies (Nextcloud, Ollama, cloud) may still be
+    # unconfigured or down — the health report says which and what to set, nothing pretends to work.
+    if [ -n "$body" ] && ! grep -q 'no answer on health' <<<"$body"; then
       echo "stack: up. Gateway: http://127.0.0.1:$GATEWAY_PORT (health: /healthz). Logs: $LOGS"
+      echo "stack: operator API token in $PALISADE_HOME/secrets/gateway/operator-token"
+      node -e 'const h=JSON.parse(process.argv[1]);console.log("stack: health "+h.status);for(const [n,s] of Object.entries(h.services)){if(s.status!=="ok")console.log("  "+n+": "+s.status+(s.detail?" — "+s.detail:"")+(s.checks?" "+JSON.stringify(Object.fromEntries(Object.entries(s.checks).filter(([,c])=>!c.ok))):""))}' "$body" || true
       echo "stack: stop with: sudo bash scripts/stack.sh down"
       return 0
     fi
     sleep 1
   done
-  echo "stack: not healthy after 60 s:" >&2
+  echo "stack: services did not all answer after 90 s:" >&2
   curl -sS "http://127.0.0.1:$GATEWAY_PORT/healthz" >&2 || true
   echo >&2; echo "see $LOGS" >&2
   exit 1

@@ -4,7 +4,15 @@ import { createServer } from 'node:net';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { RpcError } from '@palisade/contracts';
 import { NatsRpcClient, SERVICE_NAMES } from '@palisade/nats';
-import { connectAs, keyFileOf, serviceEnv, ServiceProcess, startServiceProcess, waitFor, waitHealthy } from '@palisade/testing';
+import {
+  connectAs,
+  keyFileOf,
+  serviceEnv,
+  ServiceProcess,
+  startServiceProcess,
+  waitFor,
+  waitHealthy,
+} from '@palisade/testing';
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -39,10 +47,16 @@ describe('stack: every service as its own process', () => {
   });
 
   test('the gateway /healthz reports every service healthy', async () => {
-    const body = await waitFor('gateway /healthz', async () => {
-      const res = await fetch(`http://127.0.0.1:${gatewayPort}/healthz`);
-      return res.status === 200 ? ((await res.json()) as { status: string; services: Record<string, { status: string }> }) : undefined;
-    }, 30_000);
+    const body = await waitFor(
+      'gateway /healthz',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${gatewayPort}/healthz`);
+        return res.status === 200
+          ? ((await res.json()) as { status: string; services: Record<string, { status: string }> })
+          : undefined;
+      },
+      30_000,
+    );
     expect(body.status).toBe('ok');
     expect(Object.keys(body.services).sort()).toEqual([...SERVICE_NAMES].sort());
     for (const name of SERVICE_NAMES) expect(body.services[name].status).toBe('ok');
@@ -50,8 +64,12 @@ describe('stack: every service as its own process', () => {
 
   test('each service runs under its own NATS identity (connection names on the server)', async () => {
     const monitor = process.env.PALISADE_NATS_MONITOR_URL!;
-    const connz = (await (await fetch(`${monitor}/connz?auth=true&limit=1024`)).json()) as { connections: { name?: string }[] };
-    const names = new Set((connz.connections as { name?: string; authorized_user?: string }[]).map((c) => c.name));
+    const connz = (await (await fetch(`${monitor}/connz?auth=true&limit=1024`)).json()) as {
+      connections: { name?: string }[];
+    };
+    const names = new Set(
+      (connz.connections as { name?: string; authorized_user?: string }[]).map((c) => c.name),
+    );
     for (const service of SERVICE_NAMES) expect(names.has(`palisade-${service}`)).toBe(true);
   });
 
@@ -60,14 +78,23 @@ describe('stack: every service as its own process', () => {
     const rpc = new NatsRpcClient(gateway, 5_000);
     const bad = rpc.request('cmd.ledger.checkpoint', { bogus: 1, reason: 'x'.repeat(500) });
     await expect(bad).rejects.toBeInstanceOf(RpcError);
-    await expect(bad).rejects.toMatchObject({ code: 'validation_failed', details: expect.arrayContaining([expect.stringMatching(/bogus/)]) });
+    await expect(bad).rejects.toMatchObject({
+      code: 'validation_failed',
+      details: expect.arrayContaining([expect.stringMatching(/bogus/)]),
+    });
     const notJson = await gateway.request('cmd.ledger.checkpoint', '{not json', { timeout: 5_000 });
-    expect(notJson.json()).toEqual({ ok: false, error: { code: 'validation_failed', message: 'request body is not valid JSON' } });
+    expect(notJson.json()).toEqual({
+      ok: false,
+      error: { code: 'validation_failed', message: 'request body is not valid JSON' },
+    });
     await gateway.close();
   });
 
   test('a service with bad configuration refuses to start and names each bad variable', async () => {
-    const proc = startServiceProcess('cron', serviceEnv('cron', { PALISADE_NATS_URL: 'http://nope', PALISADE_RPC_TIMEOUT_MS: 'soon' }));
+    const proc = startServiceProcess(
+      'cron',
+      serviceEnv('cron', { PALISADE_NATS_URL: 'http://nope', PALISADE_RPC_TIMEOUT_MS: 'soon' }),
+    );
     const code = await new Promise<number | null>((resolve) => proc.child.once('exit', resolve));
     expect(code).toBe(78);
     expect(proc.output()).toMatch(/PALISADE_NATS_URL: must be nats:\/\/host:port/);
@@ -84,7 +111,9 @@ describe('stack: every service as its own process', () => {
     chmodSync(loose, 0o644);
     const proc = startServiceProcess('cron', serviceEnv('cron', { PALISADE_NATS_SEED_FILE: loose }));
     expect(await new Promise((resolve) => proc.child.once('exit', resolve))).toBe(78);
-    expect(proc.output()).toMatch(/PALISADE_NATS_SEED_FILE: secret file must not be readable by group or others/);
+    expect(proc.output()).toMatch(
+      /PALISADE_NATS_SEED_FILE: secret file must not be readable by group or others/,
+    );
     const seed = readFileSync(loose, 'utf8').trim();
     for (const p of procs) expect(p.output()).not.toContain(seed);
     for (const p of procs) {

@@ -10,8 +10,14 @@ export const RpcErrorCode = {
   Internal: 'internal',
   Timeout: 'timeout',
   PermissionViolation: 'permission_violation',
-  /** The agent is frozen: nothing new is evaluated or approved until it is thawed. */
+  /** The agent is frozen (kill switch): nothing runs until an admin thaws it. */
   Frozen: 'frozen',
+  RateLimited: 'rate_limited',
+  /** A model the turn may use is down (a local-only turn never falls back to the cloud). */
+  LlmUnavailable: 'llm_unavailable',
+  SandboxUnavailable: 'sandbox_unavailable',
+  GrantRefused: 'grant_refused',
+  CredentialRevoked: 'credential_revoked',
 } as const;
 export type RpcErrorCode = (typeof RpcErrorCode)[keyof typeof RpcErrorCode];
 export const RPC_ERROR_CODES: readonly RpcErrorCode[] = Object.values(RpcErrorCode);

@@ -6,3 +6,4 @@ export * from './standins/passwords.standin';
 export * from './standins/ollama.standin';
 export * from './standins/cloud-llm.standin';
 export * from './tls/test-ca';
+export * from './palisade-stack';

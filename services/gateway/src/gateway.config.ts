@@ -1,4 +1,4 @@
-import { IsBoolean, IsInt, IsString, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { DatabaseConfig } from '@palisade/config';
 
 export class GatewayConfig extends DatabaseConfig {
@@ -13,4 +13,44 @@ export class GatewayConfig extends DatabaseConfig {
   /** Plain HTTP is allowed only on loopback and only when explicitly enabled. */
   @IsBoolean()
   PALISADE_GATEWAY_INSECURE_HTTP: boolean = false;
+
+  /** Interim operator bearer token (a secret file); replaced by API keys and passwords. */
+  @IsOptional()
+  @IsString()
+  PALISADE_GATEWAY_OPERATOR_TOKEN_FILE?: string;
+
+  // --- the agent and its turns ---
+  @IsString()
+  @MinLength(1)
+  @MaxLength(64)
+  PALISADE_AGENT_NAME: string = 'Palisade';
+
+  /** Operator instructions added to every prompt (an `agent.identity.updated` event overrides them). */
+  @IsString()
+  @MaxLength(8_000)
+  PALISADE_AGENT_INSTRUCTIONS: string = '';
+
+  /** Tool calls per turn before the model must answer. */
+  @IsInt()
+  @Min(0)
+  @Max(20)
+  PALISADE_GATEWAY_MAX_TOOL_STEPS: number = 4;
+
+  /** Messages older than this when first seen (e.g. after a long outage) start no turn. */
+  @IsInt()
+  @Min(1)
+  PALISADE_GATEWAY_TURN_MAX_AGE_S: number = 600;
+
+  @IsInt()
+  @Min(1_000)
+  PALISADE_GATEWAY_LLM_TIMEOUT_MS: number = 120_000;
+
+  @IsInt()
+  @Min(1_000)
+  PALISADE_GATEWAY_SANDBOX_TIMEOUT_MS: number = 300_000;
+
+  /** How long an operator API message waits for its turn's answer before replying 202. */
+  @IsInt()
+  @Min(100)
+  PALISADE_GATEWAY_API_TURN_WAIT_MS: number = 60_000;
 }

@@ -11,6 +11,8 @@ export interface BrokerFetchRequest {
   /** Why it is needed (recorded in credential.accessed). */
   purpose: string;
   session?: string;
+  /** Correlation id of the turn that needs it (credential.accessed carries it). */
+  correlationId?: string;
 }
 
 export interface BrokerFetchReply {

@@ -34,6 +34,26 @@ export interface CronRemoveRequest {
   creator: CronCreator;
 }
 
+/** `cmd.cron.list`: the jobs that exist (not removed), including finished one-shot jobs. */
+export type CronListRequest = Record<string, never>;
+
+export interface CronListReply {
+  jobs: CronJobView[];
+}
+
+export interface CronRemoveReply {
+  job: string;
+  removed: true;
+}
+
+/** Details of a `rate_limited` refusal of `cmd.cron.create`. */
+export interface CronRateLimitDetails {
+  limit: number;
+  windowSeconds: number;
+  retryAfterSeconds: number;
+}
+
+/** Reply of `cmd.cron.create` and `cmd.cron.update`. */
 export interface CronJobView {
   job: string;
   name?: string;
@@ -42,6 +62,8 @@ export interface CronJobView {
   tz?: string;
   session: string;
   system: boolean;
+  /** Trust the job's turns carry (its creator's, or its last updater's, at that time). */
+  trust: Trust;
   nextRunAt?: string;
   lastFiredAt?: string;
 }

@@ -42,6 +42,8 @@ export interface LlmCompleteRequest {
   tainted: boolean;
   /** The context holds sensitive content (credentials, secrets, operator label) → local only. */
   sensitive: boolean;
+  /** Correlation id of the turn; credential.accessed for a cloud call carries it. */
+  correlationId?: string;
 }
 
 export interface LlmCompleteReply {

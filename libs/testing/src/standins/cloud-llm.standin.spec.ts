@@ -156,6 +156,17 @@ describe('CloudLlmStandin', () => {
     });
   });
 
+  it('goes down (connection refused) and comes back on the same port', async () => {
+    await cloud.setDown(true);
+    expect(cloud.isDown).toBe(true);
+    await expect(fetch(`${url}/v1/models`)).rejects.toThrow();
+    await cloud.setDown(false);
+    expect(cloud.url).toBe(url);
+    expect(
+      (await fetch(`${url}/v1/models`, { headers: { Authorization: `Bearer ${OPENAI_KEY}` } })).status,
+    ).toBe(200);
+  });
+
   describe('Anthropic-compatible /v1/messages', () => {
     const ok = {
       model: 'claude-x',

@@ -136,6 +136,16 @@ export class CloudLlmStandin {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** true: close the listener and every connection (ECONNREFUSED); false: listen again on the same port. */
+  async setDown(down: boolean): Promise<void> {
+    if (down) await this.stop();
+    else await this.start();
+  }
+
+  get isDown(): boolean {
+    return !this.server?.listening;
+  }
+
   enqueue(...replies: Array<CloudLlmReply | CloudLlmHandler>): void {
     this.script.enqueue(...replies);
   }

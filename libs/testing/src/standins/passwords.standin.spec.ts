@@ -334,6 +334,44 @@ describe('PasswordsStandin', () => {
   });
 });
 
+describe('PasswordsStandin scripting', () => {
+  it('goes down (connection refused) and comes back on the same port with the same certificate', async () => {
+    const pw = new PasswordsStandin({ user: USER, appPassword: APP_PASSWORD });
+    const before = await pw.start();
+    try {
+      await pw.setDown(true);
+      expect(pw.isDown).toBe(true);
+      await expect(call(before, 'GET', 'session/request')).rejects.toThrow(/ECONNREFUSED/);
+      await pw.setDown(false);
+      expect(pw.address()).toMatchObject({ port: before.port, caCert: before.caCert });
+      expect((await call(before, 'GET', 'session/request')).status).toBe(200);
+    } finally {
+      await pw.stop();
+    }
+  });
+
+  it('lets a test answer a request its own way, after authentication', async () => {
+    const pw = new PasswordsStandin({
+      user: USER,
+      appPassword: APP_PASSWORD,
+      entries: [{ id: 'e1', label: 'x', password: 'p' }],
+    });
+    const a = await pw.start();
+    try {
+      pw.setHandler((r) =>
+        r.endpoint === 'password/show' ? { status: 503, body: { message: 'Maintenance' } } : undefined,
+      );
+      expect((await call(a, 'POST', 'password/show', { id: 'e1' })).status).toBe(503);
+      expect((await call(a, 'POST', 'password/show', { id: 'e1' }, { password: 'wrong' })).status).toBe(401);
+      expect((await call(a, 'GET', 'session/request')).status).toBe(200);
+      pw.setHandler(undefined);
+      expect((await call(a, 'POST', 'password/show', { id: 'e1' })).json).toMatchObject({ password: 'p' });
+    } finally {
+      await pw.stop();
+    }
+  });
+});
+
 describe('phpCrc32', () => {
   it("matches PHP's hash('crc32') (the Passwords app's error ids)", () => {
     expect(phpCrc32('123456789')).toBe('181989fc');

@@ -126,6 +126,14 @@ export interface PasswordsAddress extends StandinAddress {
 }
 
 type Handler = (ctx: Ctx) => { status: number; data: unknown };
+
+/** What a scripted handler sees and answers (status plus a JSON body). */
+export type PasswordsHandler = (request: {
+  endpoint: string;
+  method: string;
+  params: Record<string, unknown>;
+  session?: string;
+}) => { status: number; body: unknown } | undefined;
 interface Ctx {
   params: Record<string, unknown>;
   session: string;
@@ -145,6 +153,9 @@ export class PasswordsStandin {
   private caCert?: string;
   private tempDir?: string;
   private accountEnabled = true;
+  private down = false;
+  private generatedTls?: { cert: string | Buffer; key: string | Buffer; caCert?: string };
+  private handler?: PasswordsHandler;
   private readonly entries = new Map<string, PasswordsEntry>();
   private readonly sessions = new Map<string, { authorized: boolean }>();
   private readonly routes: Record<string, { methods: string[]; handler: Handler }>;
@@ -189,13 +200,16 @@ export class PasswordsStandin {
   // ---------------------------------------------------------------- lifecycle
 
   async start(): Promise<PasswordsAddress> {
+    this.down = false;
     if (!this.server) {
-      let tls = this.options.tls;
+      // The same certificate across setDown/up, so a client's CA file stays valid.
+      let tls = this.options.tls ?? this.generatedTls;
       if (!tls) {
         const dir =
           this.options.certDir ?? (this.tempDir = await mkdtemp(join(tmpdir(), 'palisade-passwords-ca-')));
         const ca = await createTestCa(dir);
         tls = { cert: ca.cert, key: ca.key, caCert: ca.caCert };
+        this.generatedTls = tls;
       }
       this.caCert = tls.caCert;
       const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) =>
@@ -221,6 +235,33 @@ export class PasswordsStandin {
     this.plainServer = undefined;
     if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
     this.tempDir = undefined;
+  }
+
+  /**
+   * true: stop listening and drop every connection (clients get ECONNREFUSED); false: listen again on
+   * the same port with the same certificate and data.
+   */
+  async setDown(down: boolean): Promise<void> {
+    if (down) {
+      this.down = true;
+      await Promise.all([closeServer(this.server), closeServer(this.plainServer)]);
+      this.server = undefined;
+      this.plainServer = undefined;
+      return;
+    }
+    await this.start();
+  }
+
+  get isDown(): boolean {
+    return this.down;
+  }
+
+  /**
+   * Per-test override: a function from the request (after authentication and the HTTPS check) to the
+   * reply; return undefined to let the normal API answer. undefined removes it.
+   */
+  setHandler(handler: PasswordsHandler | undefined): void {
+    this.handler = handler;
   }
 
   address(): PasswordsAddress {
@@ -385,6 +426,11 @@ export class PasswordsStandin {
     if (!params) {
       const e = apiError(400, 'Invalid request body');
       reply(e.status, e.data);
+      return;
+    }
+    const scripted = this.handler?.({ endpoint, method: req.method ?? '', params, session: rec.session });
+    if (scripted) {
+      reply(scripted.status, scripted.body);
       return;
     }
     // ApiSessionMiddleware: load or create the session named by X-API-SESSION.

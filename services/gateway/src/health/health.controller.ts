@@ -24,7 +24,10 @@ export class HealthController {
           const body = reply.json<{ ok: boolean; data: ServiceHealth }>();
           services[name] = body.data;
         } catch (error) {
-          services[name] = { status: 'down', detail: `no answer on health.${name}: ${(error as Error).message}` };
+          services[name] = {
+            status: 'down',
+            detail: `no answer on health.${name}: ${(error as Error).message}`,
+          };
         }
       }),
     );

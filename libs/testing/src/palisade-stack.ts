@@ -1,0 +1,247 @@
+// The whole of Palisade for end-to-end tests and benchmarks: every service as its own process on the
+// real NATS, PostgreSQL and Docker, wired to stand-ins for the systems that cannot run here (Nextcloud
+// Talk, Nextcloud Passwords over HTTPS, Ollama, a cloud model). Secrets go into mode-600 files in a
+// temporary directory that is removed afterwards.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { SERVICE_NAMES, type PalisadeEvent } from '@palisade/contracts';
+import { EventStore } from '@palisade/event-log';
+import {
+  connectAs,
+  keyFileOf,
+  publicKeyFileOf,
+  serviceEnv,
+  type ServiceProcess,
+  startServiceProcess,
+  waitFor,
+  waitHealthy,
+} from './infra';
+import { CloudLlmStandin } from './standins/cloud-llm.standin';
+import { OllamaStandin } from './standins/ollama.standin';
+import { PasswordsStandin } from './standins/passwords.standin';
+import { TalkStandin } from './standins/talk.standin';
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+
+export interface PalisadeStackOptions {
+  /** Extra env per service (e.g. a short approval timeout). */
+  env?: Partial<Record<string, Record<string, string>>>;
+  /** Configure the cloud model (through the credential broker). Default true. */
+  cloud?: boolean;
+  /** Talk stand-in port (the bench uses its own fake Talk instead: pass talk: false and talkUrl). */
+  talk?: boolean;
+  talkUrl?: string;
+  /** Ollama URL to use instead of starting the stand-in. */
+  ollamaUrl?: string;
+  ollamaModel?: string;
+  /** Talk bot secret (the bench brings its own). */
+  botSecret?: string;
+  /** Fixed ports (the bench's fake Talk expects to reach channels somewhere). */
+  channelsPort?: number;
+}
+
+export class PalisadeStack {
+  readonly channel = 'talk-main';
+  readonly botSecret: string;
+  readonly operatorToken = `op_${randomBytes(24).toString('base64url')}`;
+  /** The cloud model's API key: a unique high-entropy value, to be searched for afterwards. */
+  readonly cloudKey = `sk-test-${randomBytes(24).toString('hex')}`;
+  readonly dir = mkdtempSync(join(tmpdir(), 'palisade-stack-'));
+  talk?: TalkStandin;
+  ollama?: OllamaStandin;
+  cloud?: CloudLlmStandin;
+  passwords?: PasswordsStandin;
+  cloudEntryId?: string;
+  procs: ServiceProcess[] = [];
+  admin!: NatsConnection;
+  store!: EventStore;
+  gatewayPort = 0;
+  channelsPort = 0;
+
+  constructor(private readonly options: PalisadeStackOptions = {}) {
+    this.botSecret = options.botSecret ?? randomBytes(32).toString('hex');
+  }
+
+  get gatewayUrl(): string {
+    return `http://127.0.0.1:${this.gatewayPort}`;
+  }
+
+  get webhookUrl(): string {
+    return `http://127.0.0.1:${this.channelsPort}/webhooks/talk/${this.channel}`;
+  }
+
+  private secretFile(name: string, value: string): string {
+    const path = join(this.dir, name);
+    writeFileSync(path, value, { mode: 0o600 });
+    chmodSync(path, 0o600);
+    return path;
+  }
+
+  async start(): Promise<this> {
+    this.admin = await connectAs('admin');
+    this.store = new EventStore(this.admin);
+    this.gatewayPort = await freePort();
+    this.channelsPort = this.options.channelsPort ?? (await freePort());
+
+    let talkUrl = this.options.talkUrl;
+    if (this.options.talk !== false) {
+      this.talk = new TalkStandin({
+        bots: [{ name: 'palisade', secret: this.botSecret, url: this.webhookUrl }],
+      });
+      await this.talk.start();
+      talkUrl = this.talk.url;
+    }
+    let ollamaUrl = this.options.ollamaUrl;
+    if (!ollamaUrl) {
+      this.ollama = new OllamaStandin();
+      await this.ollama.start();
+      ollamaUrl = this.ollama.url;
+    }
+    const cloudEnv: Record<string, string> = {};
+    const brokerEnv: Record<string, string> = {};
+    if (this.options.cloud !== false) {
+      this.cloud = new CloudLlmStandin({ apiKey: this.cloudKey });
+      await this.cloud.start();
+      const appPassword = randomBytes(24).toString('base64url');
+      this.passwords = new PasswordsStandin({
+        user: 'palisade-agent',
+        appPassword,
+        certDir: join(this.dir, 'passwords-ca'),
+      });
+      await this.passwords.start();
+      this.cloudEntryId = this.passwords.addEntry({ label: 'cloud model key', password: this.cloudKey });
+      const caFile = join(this.dir, 'passwords-ca.pem');
+      writeFileSync(caFile, this.passwords.address().caCert ?? '', { mode: 0o600 });
+      Object.assign(cloudEnv, {
+        PALISADE_CLOUD_PROVIDER: 'openai',
+        PALISADE_CLOUD_URL: this.cloud.url,
+        PALISADE_CLOUD_MODEL: 'standin-cloud',
+        PALISADE_CLOUD_CREDENTIAL: 'llm-cloud',
+      });
+      Object.assign(brokerEnv, {
+        PALISADE_PASSWORDS_URL: this.passwords.url,
+        PALISADE_PASSWORDS_USER: 'palisade-agent',
+        PALISADE_PASSWORDS_APP_PASSWORD_FILE: this.secretFile('passwords-app-password', appPassword),
+        PALISADE_PASSWORDS_CA_FILE: caFile,
+        PALISADE_BROKER_ENTRIES: `llm-cloud=${this.cloudEntryId}`,
+      });
+    }
+    const channelsFile = join(this.dir, 'channels.json');
+    writeFileSync(
+      channelsFile,
+      JSON.stringify([
+        {
+          name: this.channel,
+          kind: 'talk',
+          baseUrl: talkUrl,
+          secretFile: this.secretFile('talk-bot-secret', this.botSecret),
+        },
+      ]),
+      { mode: 0o600 },
+    );
+
+    const base: Record<string, Record<string, string>> = {
+      ledger: { PALISADE_LEDGER_KEY_FILE: keyFileOf('ledger-checkpoint') },
+      gateway: {
+        PALISADE_GATEWAY_PORT: String(this.gatewayPort),
+        PALISADE_GATEWAY_INSECURE_HTTP: 'true',
+        PALISADE_GATEWAY_OPERATOR_TOKEN_FILE: this.secretFile('operator-token', this.operatorToken),
+      },
+      channels: { PALISADE_CHANNELS_PORT: String(this.channelsPort), PALISADE_CHANNELS_FILE: channelsFile },
+      approvals: { PALISADE_APPROVALS_GRANT_KEY_FILE: keyFileOf('approvals-grant') },
+      'sandbox-exec': { PALISADE_SANDBOX_GRANT_PUBKEY_FILE: publicKeyFileOf('approvals-grant') },
+      'llm-router': {
+        PALISADE_OLLAMA_URL: ollamaUrl,
+        PALISADE_OLLAMA_MODEL: this.options.ollamaModel ?? 'standin:latest',
+        ...cloudEnv,
+      },
+      'credential-broker': brokerEnv,
+      cron: {},
+    };
+    for (const service of SERVICE_NAMES) {
+      const env = serviceEnv(service, { ...base[service], ...(this.options.env?.[service] ?? {}) });
+      this.procs.push(startServiceProcess(service, env));
+    }
+    await Promise.all(
+      SERVICE_NAMES.filter((s) => s !== 'gateway').map((s) => waitHealthy(this.admin, s, 60_000)),
+    );
+    await waitFor(
+      'gateway http',
+      async () =>
+        (await fetch(`${this.gatewayUrl}/healthz`).catch(() => undefined))?.status !== undefined || undefined,
+      30_000,
+    );
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.procs.map((p) => p.stop()));
+    await Promise.all(
+      [this.talk?.stop(), this.ollama?.stop(), this.cloud?.stop(), this.passwords?.stop()].map((p) =>
+        p?.catch(() => undefined),
+      ),
+    );
+    await this.admin?.close().catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** All service output so far (for assertions that something never appears). */
+  logs(): string {
+    return this.procs.map((p) => p.output()).join('\n');
+  }
+
+  async api<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    token = this.operatorToken,
+  ): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${this.gatewayUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+
+  async admit(sender: string, level: 'read-only' | 'execute' | 'admin'): Promise<void> {
+    const res = await this.api('POST', `/api/channels/${this.channel}/senders/admit`, { sender, level });
+    if (res.status !== 200) throw new Error(`admit ${sender}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+
+  /** Events in EVENTS after `fromSeq` matching a predicate (read as admin, straight from the stream). */
+  async eventsSince(
+    fromSeq: number,
+    match: (e: PalisadeEvent) => boolean = () => true,
+  ): Promise<{ seq: number; event: PalisadeEvent }[]> {
+    const out: { seq: number; event: PalisadeEvent }[] = [];
+    const last = await this.store.lastSeq();
+    for (let seq = fromSeq + 1; seq <= last; seq++) {
+      const stored = await this.store.getBySeq(seq);
+      if (stored && match(stored.event)) out.push({ seq, event: stored.event });
+    }
+    return out;
+  }
+
+  async waitForEvent(
+    fromSeq: number,
+    match: (e: PalisadeEvent) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<PalisadeEvent> {
+    return waitFor('event', async () => (await this.eventsSince(fromSeq, match))[0]?.event, timeoutMs, 200);
+  }
+}
