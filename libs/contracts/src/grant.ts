@@ -3,20 +3,12 @@
 // verifies the signature BEFORE parsing the payload, so unauthenticated bytes never reach the
 // JSON parser or the validators; then it requires the request to equal the grant field by field.
 import { plainToInstance, Type } from 'class-transformer';
-import {
-  IsInt,
-  IsNotEmpty,
-  IsString,
-  Matches,
-  MaxLength,
-  Min,
-  ValidateNested,
-  validateSync,
-} from 'class-validator';
+import { IsNotEmpty, IsString, Matches, MaxLength, ValidateNested, validateSync } from 'class-validator';
 import { type KeyObject, sign, verify } from 'node:crypto';
 import { ABSOLUTE_PATH_PATTERN } from './events/approval.events';
 import { COMMAND_MAX, PATH_MAX } from './events/field-limits';
 import { GrantError, GrantErrorCode, type GrantField } from './grant.error';
+import { type GrantLimits, GrantLimitsSchema } from './grant-limits';
 import { jcs } from './jcs';
 import { parseRfc3339Utc } from './rfc3339';
 import {
@@ -30,16 +22,7 @@ import {
   type ValidationIssue,
 } from './validators';
 
-export interface GrantLimits {
-  memoryBytes: number;
-  nanoCpus: number;
-  pidsLimit: number;
-  timeoutMs: number;
-  /** Output kept per stream; the rest is dropped and `truncated` set. */
-  outputBytes: number;
-  /** `none`, or the name of a Docker network the sandbox may use (never `host`). */
-  network: 'none' | (string & {});
-}
+export { DOCKER_NETWORK_PATTERN, type GrantLimits, GrantLimitsSchema } from './grant-limits';
 
 export interface Grant {
   grant: string;
@@ -72,22 +55,7 @@ export interface GrantRequest {
   image: string;
 }
 
-/** `none` or a Docker network name; `host` (the host's own network namespace) is never allowed. */
-export const DOCKER_NETWORK_PATTERN = /^(?!host$)[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/i;
 const MAX_SIGNED_PAYLOAD = 256 * 1024;
-
-export class GrantLimitsSchema implements GrantLimits {
-  @IsInt() @Min(1) memoryBytes: number;
-  @IsInt() @Min(1) nanoCpus: number;
-  @IsInt() @Min(1) pidsLimit: number;
-  @IsInt() @Min(1) timeoutMs: number;
-  @IsInt() @Min(1) outputBytes: number;
-  @IsString()
-  @Matches(DOCKER_NETWORK_PATTERN, {
-    message: 'network must be "none" or a Docker network name other than "host"',
-  })
-  network: string;
-}
 
 export class GrantSchema implements Grant {
   @IsUuidV7() grant: string;

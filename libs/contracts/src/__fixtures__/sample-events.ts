@@ -46,6 +46,15 @@ export const SAMPLE_PAYLOADS: { [K in RegisteredEventType]: EventPayloads[K] } =
     reasons: ['not proven safe'],
     mode: 'smart',
     deadline: '2024-07-15T10:35:00.000Z',
+    limits: {
+      memoryBytes: 536870912,
+      nanoCpus: 1000000000,
+      pidsLimit: 256,
+      timeoutMs: 30000,
+      outputBytes: 204800,
+      network: 'none',
+    },
+    agent: 'default',
   },
   'exec.approval.resolved': {
     approval: APPROVAL,

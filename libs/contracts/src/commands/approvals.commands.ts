@@ -26,6 +26,12 @@ export interface ApprovalsEvaluateRequest {
   agent?: string;
   channel?: string;
   conversation?: string;
+  /** The turn's correlation id (UUIDv7): every event of a turn shares it. Defaults to a new chain. */
+  correlationId?: string;
+  /** Id (UUIDv7) of the event that led to this request (e.g. `agent.tool.called`). */
+  causationId?: string;
+  /** Who asked (recorded as the events' actor); defaults to the gateway service. */
+  actor?: { type: ActorType; id: string };
 }
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied';
@@ -68,6 +74,29 @@ export interface ApprovalsDecideRequest {
   command?: string;
   reason?: string;
   decider: Decider;
+  /** The event that carried the decision (e.g. the admin's chat message); the correlation id stays the approval's. */
+  causationId?: string;
+}
+
+/** The approval as resolved; `grant` is present for `approved` and `modified`. */
+export interface ApprovalsDecideReply extends ApprovalView {
+  grant?: SignedGrant;
+}
+
+export interface ApprovalsGetRequest {
+  approval: string;
+}
+export type ApprovalsGetReply = ApprovalView;
+
+export interface ApprovalsListRequest {
+  status?: ApprovalStatus;
+  session?: string;
+  channel?: string;
+  /** At most this many, newest first (default 100, at most 500). */
+  limit?: number;
+}
+export interface ApprovalsListReply {
+  approvals: ApprovalView[];
 }
 
 export interface ApprovalsGrantRequest {

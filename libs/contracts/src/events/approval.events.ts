@@ -20,6 +20,7 @@ import {
   type ApprovalDecision,
   type ApprovalMode,
 } from '../enums';
+import { GrantLimitsSchema } from '../grant-limits';
 import { IsImageId, IsRfc3339Utc, IsStringMap, IsSubjectToken, IsUuidV7, Optional } from '../validators';
 import { COMMAND_MAX, LIST_MAX, NAME_MAX, PATH_MAX, REASON_MAX } from './field-limits';
 import { registerEvent } from './registry';
@@ -50,6 +51,10 @@ export class ExecApprovalRequestedData {
   /** Channel and conversation the request was raised in: that channel's admins may decide. */
   @Optional() @IsString() @IsNotEmpty() @MaxLength(NAME_MAX) channel?: string;
   @Optional() @IsString() @IsNotEmpty() @MaxLength(NAME_MAX) conversation?: string;
+  /** Limits the grant will bind; recorded so a grant can be signed again from the log after a crash. */
+  @Optional() @ValidateNested() @Type(() => GrantLimitsSchema) limits?: GrantLimitsSchema;
+  /** The agent whose mode applied (its freeze denies the request). */
+  @Optional() @IsSubjectToken() agent?: string;
 }
 
 export class DeciderData {
