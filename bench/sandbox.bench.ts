@@ -4,12 +4,34 @@
 //   cold        the runner, a new session and no pool: create + start a hardened container, then exec
 //   pool        the runner, a new session's first command on a pre-started pool container
 //   warm        the runner, the next command of a session: exec in its warm container
-// Run (root, Docker up, image built by scripts/build-sandbox-image.sh):
+//   approved→exit cold / warm: the whole service path as the gateway sees it once an approval is
+//               decided — approvals signs the grant, `cmd.sandbox.run` over NATS to sandbox-exec
+//               running as its own process (verify signature / expiry / binding, claim with
+//               `exec.grant.used` at expected version none, `exec.started`, run, `exec.finished`),
+//               reply. Cold: a new session each run and no pool; warm: the next command of a session.
+// Run (root, infra up with scripts/infra.sh, image built by scripts/build-sandbox-image.sh):
 //   npm run build && node dist/bench/sandbox.bench.js [--runs 100] [--image palisade/sandbox:latest]
 // Each measured run is timed from the caller's side, end to end; clean-up between runs is not timed.
+import 'reflect-metadata';
+import Docker from 'dockerode';
 import { spawnSync } from 'node:child_process';
+import { createPrivateKey, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { DockerSandboxRepository } from '../services/sandbox-exec/src/sandbox/docker-sandbox.repository';
+import { type Grant, type SandboxRunReply, signGrant, uuidv7 } from '@palisade/contracts';
+import { NatsRpcClient } from '@palisade/nats';
+import {
+  connectAs,
+  keyFileOf,
+  publicKeyFileOf,
+  serviceEnv,
+  startServiceProcess,
+  waitFor,
+} from '@palisade/testing';
+import {
+  DockerSandboxRepository,
+  SANDBOX_LABELS,
+} from '../services/sandbox-exec/src/sandbox/docker-sandbox.repository';
 
 interface Stats {
   name: string;
@@ -160,6 +182,7 @@ async function main(): Promise<void> {
         }),
       ),
     );
+    results.push(...(await measureService(runs, image)));
   } finally {
     if (warmContainer) spawnSync('docker', ['rm', '-f', warmContainer]);
     for (const id of sessions) {
@@ -181,6 +204,115 @@ async function main(): Promise<void> {
     );
   }
   console.log(JSON.stringify({ bench: 'sandbox', runs, results }));
+}
+
+/** cmd.sandbox.run with real grants against sandbox-exec as its own process. */
+async function measureService(runs: number, image: string): Promise<Stats[]> {
+  const engine = new Docker();
+  const approvalsKey = createPrivateKey(readFileSync(keyFileOf('approvals-grant'), 'utf8'));
+  const service = startServiceProcess(
+    'sandbox-exec',
+    serviceEnv('sandbox-exec', {
+      PALISADE_SANDBOX_GRANT_PUBKEY_FILE: publicKeyFileOf('approvals-grant'),
+      PALISADE_SANDBOX_POOL_SIZE: '0',
+      PALISADE_LOG_LEVEL: 'warn',
+    }),
+  );
+  const admin = await connectAs('admin');
+  const gateway = await connectAs('gateway');
+  const rpc = new NatsRpcClient(gateway, 60_000);
+  const tag = randomBytes(4).toString('hex');
+  const sessions: string[] = [];
+  let n = 0;
+  const newSession = (): string => {
+    const id = `ses_bench${tag}${(n += 1)}`;
+    sessions.push(id);
+    return id;
+  };
+  const approvedRun = async (session: string): Promise<void> => {
+    const grant: Grant = {
+      grant: uuidv7(),
+      approval: uuidv7(),
+      session,
+      command: 'true',
+      cwd: '/workspace',
+      env: {},
+      image,
+      limits: {
+        memoryBytes: 512 * 1024 * 1024,
+        nanoCpus: 1_000_000_000,
+        pidsLimit: 256,
+        timeoutMs: 60_000,
+        outputBytes: 200 * 1024,
+        network: 'none',
+      },
+      exp: new Date(Date.now() + 60_000).toISOString(),
+    };
+    const reply = await rpc.request<SandboxRunReply>('cmd.sandbox.run', {
+      grant: signGrant(approvalsKey, grant),
+      session,
+      command: grant.command,
+      cwd: grant.cwd,
+      env: grant.env,
+      image,
+      correlationId: uuidv7(),
+    });
+    if (reply.exitCode !== 0) throw new Error(`true exited ${reply.exitCode}`);
+  };
+  const out: Stats[] = [];
+  try {
+    await waitFor(
+      'sandbox-exec healthy',
+      async () => {
+        const reply = await admin.request('health.sandbox-exec', '', { timeout: 2_000 });
+        return reply.json<{ data: { status: string } }>().data.status === 'ok';
+      },
+      60_000,
+      200,
+    );
+    await approvedRun(newSession()); // warm-up
+    let current = '';
+    out.push(
+      summarize(
+        'approved→exit cold: cmd.sandbox.run, new session',
+        await measure(
+          runs,
+          async () => {
+            current = newSession();
+            await approvedRun(current);
+          },
+          async () => {
+            // Untimed: remove the session's container so containers do not pile up.
+            const list = await engine.listContainers({
+              all: true,
+              filters: { label: [`${SANDBOX_LABELS.session}=${current}`] },
+            });
+            for (const c of list) await engine.getContainer(c.Id).remove({ force: true });
+          },
+        ),
+      ),
+    );
+    const warm = newSession();
+    await approvedRun(warm);
+    out.push(
+      summarize(
+        'approved→exit warm: cmd.sandbox.run, same session',
+        await measure(runs, () => approvedRun(warm)),
+      ),
+    );
+  } finally {
+    await service.stop();
+    const { Volumes } = await engine.listVolumes({ filters: { label: [`${SANDBOX_LABELS.managed}=true`] } });
+    for (const v of Volumes ?? [])
+      if (sessions.includes(v.Labels?.[SANDBOX_LABELS.session] ?? ''))
+        await engine
+          .getVolume(v.Name)
+          .remove()
+          .catch(() => undefined);
+    await gateway.close();
+    await admin.close();
+  }
+  return out;
 }
 
 main().catch((error) => {

@@ -84,6 +84,23 @@ export const SAMPLE_PAYLOADS: { [K in RegisteredEventType]: EventPayloads[K] } =
     killed: 'none',
     stdout: 'total',
   },
+  'exec.failed': {
+    exec: EXEC,
+    session: SESSION,
+    grant: GRANT,
+    code: 'sandbox_unavailable',
+    grantSpent: false,
+    reason: 'Docker is unreachable; nothing was run',
+  },
+  'exec.egress.denied': {
+    exec: EXEC,
+    session: SESSION,
+    network: 'palisade-egress',
+    destination: 'example.org:443',
+    method: 'CONNECT',
+    client: '172.18.0.3',
+    reason: 'not_allowlisted',
+  },
   'credential.accessed': {
     entry: 'e2c1a7f0-0000-4000-8000-000000000001',
     requester: 'gateway',

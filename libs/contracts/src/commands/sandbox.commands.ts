@@ -20,6 +20,10 @@ export interface SandboxRunRequest {
   cwd: string;
   env: Record<string, string>;
   image: string;
+  /** The turn's correlation id (UUIDv7); every event of the run carries it. Default: the exec id. */
+  correlationId?: string;
+  /** The event that caused the run (UUIDv7), e.g. the turn's `agent.tool.called`. */
+  causationId?: string;
 }
 
 export interface SandboxRunReply {

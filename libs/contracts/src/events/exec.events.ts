@@ -1,7 +1,7 @@
 // Sandboxed executions, on the exec aggregate (`evt.exec.<exec id>`).
 import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsString, MaxLength, Min } from 'class-validator';
 import { IsImageId, IsSubjectToken, IsUuidV7, Optional } from '../validators';
-import { CONTENT_MAX, NAME_MAX } from './field-limits';
+import { CONTENT_MAX, NAME_MAX, REASON_MAX } from './field-limits';
 import { registerEvent } from './registry';
 
 export const EXEC_KILL_REASONS = ['none', 'timeout', 'oom'] as const;
@@ -31,10 +31,50 @@ export class ExecFinishedData {
   @Optional() @IsString() @MaxLength(CONTENT_MAX) stderr?: string;
 }
 
+/** Why a run did not happen or did not complete (the grant refusals are `exec.grant.refused`). */
+export const EXEC_FAILURE_CODES = [
+  'sandbox_unavailable',
+  'image_unavailable',
+  'agent_frozen',
+  'sandbox_failed',
+] as const;
+export type ExecFailureCode = (typeof EXEC_FAILURE_CODES)[number];
+
+export class ExecFailedData {
+  @IsUuidV7() exec: string;
+  @IsSubjectToken() session: string;
+  /** Absent when the run failed before its grant was verified. */
+  @Optional() @IsUuidV7() grant?: string;
+  @IsIn(EXEC_FAILURE_CODES) code: ExecFailureCode;
+  /** Whether the grant was already claimed (spent) when the run failed. */
+  @IsBoolean() grantSpent: boolean;
+  @IsString() @IsNotEmpty() @MaxLength(REASON_MAX) reason: string;
+}
+
+export const EGRESS_DENIAL_REASONS = ['not_allowlisted', 'malformed'] as const;
+export type EgressDenialReason = (typeof EGRESS_DENIAL_REASONS)[number];
+
+export class ExecEgressDeniedData {
+  /** The run the connection came from, when the proxy's client address maps to one. */
+  @Optional() @IsUuidV7() exec?: string;
+  @Optional() @IsSubjectToken() session?: string;
+  /** Docker network of the sandbox (the egress network). */
+  @IsString() @IsNotEmpty() @MaxLength(NAME_MAX) network: string;
+  /** `host:port` as the process asked for it, secrets redacted, at most 256 characters. */
+  @IsString() @MaxLength(NAME_MAX) destination: string;
+  /** CONNECT, or the HTTP method of a plain proxy request. */
+  @Optional() @IsString() @IsNotEmpty() @MaxLength(32) method?: string;
+  /** The sandbox container's address on the egress network. */
+  @Optional() @IsString() @IsNotEmpty() @MaxLength(64) client?: string;
+  @IsIn(EGRESS_DENIAL_REASONS) reason: EgressDenialReason;
+}
+
 declare module './registry' {
   interface EventPayloads {
     'exec.started': ExecStartedData;
     'exec.finished': ExecFinishedData;
+    'exec.failed': ExecFailedData;
+    'exec.egress.denied': ExecEgressDeniedData;
   }
 }
 
@@ -53,4 +93,20 @@ registerEvent({
   payload: ExecFinishedData,
   contentFields: ['stdout', 'stderr'],
   description: 'A sandboxed command ended (exit, timeout or out of memory).',
+});
+registerEvent({
+  type: 'exec.failed',
+  version: 1,
+  aggregateType: 'exec',
+  payload: ExecFailedData,
+  contentFields: [],
+  description: 'A granted run could not start or complete (Docker unreachable, image missing, agent frozen).',
+});
+registerEvent({
+  type: 'exec.egress.denied',
+  version: 1,
+  aggregateType: 'exec',
+  payload: ExecEgressDeniedData,
+  contentFields: [],
+  description: 'The egress proxy refused a sandbox connection to a destination not on the allowlist.',
 });

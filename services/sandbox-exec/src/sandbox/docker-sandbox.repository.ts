@@ -1,6 +1,6 @@
 // The Docker sandbox: runs one granted command in a hardened container and returns its output.
-// The only place in sandbox-exec that talks to Docker (a repository around dockerode; the grant
-// checks, events and policy live in the service that calls it).
+// With docker-egress.repository.ts the only place in sandbox-exec that talks to Docker (a repository
+// around dockerode; the grant checks, events and policy live in the service that calls it).
 //
 // Containers. Every container is hardened the same way: user 10001:10001, read-only root, tmpfs
 // /tmp and /run (noexec, nosuid, size-limited), all capabilities dropped, no-new-privileges, Docker's
@@ -263,6 +263,7 @@ export class DockerSandboxRepository {
     instanceId: string,
     labels: Record<string, string>,
   ) => boolean | Promise<boolean>;
+  private readonly networkEnv: Readonly<Record<string, readonly string[]>>;
   private readonly host = hostname();
   private readonly startTicks = processStartTicks('self') ?? '';
 
@@ -307,7 +308,18 @@ export class DockerSandboxRepository {
     this.logger = options.logger ?? { warn: () => undefined };
     this.isInstanceAlive =
       options.isInstanceAlive ?? ((id, labels) => this.defaultIsInstanceAlive(id, labels));
+    this.networkEnv = options.networkEnv ?? {};
     if (options.knownSecrets) this.addKnownSecrets(options.knownSecrets);
+  }
+
+  /** The dockerode client (shared with the egress repository, same endpoint). */
+  get client(): Docker {
+    return this.docker;
+  }
+
+  /** Labels that mark a container as this instance's (cleanupOrphans removes it once the instance is dead). */
+  managedLabels(): Record<string, string> {
+    return this.baseLabels();
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
@@ -482,6 +494,16 @@ export class DockerSandboxRepository {
       const box = this.sessions.get(sessionId);
       if (box) await this.discard(box);
     });
+  }
+
+  /**
+   * Removes every session container now (the agent was frozen): commands in flight die with their
+   * container. Workspaces and the idle pool stay.
+   */
+  async stopSessions(): Promise<number> {
+    const boxes = [...this.sessions.values()];
+    await Promise.all(boxes.map((box) => this.discard(box)));
+    return boxes.length;
   }
 
   /** Removes the session's container and its workspace volume (and the pool volume behind it). */
@@ -686,7 +708,9 @@ export class DockerSandboxRepository {
       User: SANDBOX_USER,
       WorkingDir: WORKSPACE_PATH,
       Hostname: 'sandbox',
-      Env: [],
+      // Only what the network itself needs (the egress proxy's address); a command's own
+      // environment comes per exec, from its grant.
+      Env: [...(this.networkEnv[limits.network] ?? [])],
       Labels: { ...labels, [SANDBOX_LABELS.spec]: this.specKey(imageId, limits) },
       AttachStdin: false,
       AttachStdout: false,

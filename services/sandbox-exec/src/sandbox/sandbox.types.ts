@@ -100,4 +100,9 @@ export interface DockerSandboxOptions {
   /** Time limit of one Docker API call (not of a command) before Docker counts as unavailable (default 30 s). */
   apiTimeoutMs?: number;
   logger?: SandboxLogger;
+  /**
+   * Container environment per Docker network (e.g. the egress network's proxy variables). Set on the
+   * container, not per command, so a grant's explicit env stays exactly what it lists.
+   */
+  networkEnv?: Record<string, readonly string[]>;
 }
