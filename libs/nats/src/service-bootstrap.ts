@@ -1,25 +1,10 @@
 // One start-up path for every service: validated config, its own NATS identity, the RPC transport,
 // health, graceful shutdown. Services differ only in their module and their config class.
-import {
-  DynamicModule,
-  Global,
-  INestApplicationContext,
-  LoggerService,
-  Module,
-  Type,
-  ValidationPipe,
-} from '@nestjs/common';
+import { DynamicModule, Global, INestApplicationContext, LoggerService, Module, Type, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { BaseServiceConfig, ConfigError, describeConfig, loadConfig, readSecretFile } from '@palisade/config';
-import {
-  JsonLogger,
-  registerSecret,
-  startTelemetry,
-  traceparentOf,
-  tracedHandle,
-  tracedRequest,
-} from '@palisade/telemetry';
+import { JsonLogger, registerSecret, startTelemetry, traceparentOf, tracedHandle, tracedRequest } from '@palisade/telemetry';
 import { installTraceHooks } from './trace.hooks';
 import { RpcPassThroughFilter } from './rpc-passthrough.filter';
 import { connectNats } from './nats.connection';
@@ -98,10 +83,7 @@ export async function bootstrapService<C extends BaseServiceConfig>(
   registerSecret(seed);
   logger.log({ message: 'configuration loaded', config: describeConfig(config) });
   // W3C trace context travels in NATS headers, so one trace spans every service a request touches.
-  const telemetry = startTelemetry({
-    serviceName: `palisade-${options.service}`,
-    otlpEndpoint: config.PALISADE_OTLP_ENDPOINT,
-  });
+  const telemetry = startTelemetry({ serviceName: `palisade-${options.service}`, otlpEndpoint: config.PALISADE_OTLP_ENDPOINT });
   installTraceHooks({
     clientSpan: (name, headers, fn) => tracedRequest(name, headers, () => fn()),
     serverSpan: (name, headers, fn) => tracedHandle(name, headers, () => fn()),
@@ -132,12 +114,7 @@ export async function bootstrapService<C extends BaseServiceConfig>(
   let app: INestApplicationContext;
   if (options.http) {
     const listen = options.http(config);
-    const http = await NestFactory.create(RootModule, {
-      logger,
-      httpsOptions: listen.httpsOptions,
-      rawBody: true,
-      bodyParser: listen.bodyParser ?? true,
-    });
+    const http = await NestFactory.create(RootModule, { logger, httpsOptions: listen.httpsOptions, rawBody: true, bodyParser: listen.bodyParser ?? true });
     http.useGlobalPipes(pipe);
     const micro = http.connectMicroservice({ strategy: transport });
     micro.useGlobalPipes(pipe);
@@ -145,9 +122,7 @@ export async function bootstrapService<C extends BaseServiceConfig>(
     http.enableShutdownHooks();
     await http.startAllMicroservices();
     await http.listen(listen.port, listen.host);
-    logger.log(
-      `${options.service} listening on ${listen.httpsOptions ? 'https' : 'http'}://${listen.host}:${listen.port}`,
-    );
+    logger.log(`${options.service} listening on ${listen.httpsOptions ? 'https' : 'http'}://${listen.host}:${listen.port}`);
     app = http;
   } else {
     const micro = await NestFactory.createMicroservice(RootModule, { strategy: transport, logger });
@@ -175,8 +150,7 @@ export async function bootstrapService<C extends BaseServiceConfig>(
 /** Entry point helper: start, and on failure exit non-zero with the reason already logged. */
 export function runService<C extends BaseServiceConfig>(options: ServiceBootstrapOptions<C>): void {
   bootstrapService(options).catch((error: unknown) => {
-    if (!(error instanceof ConfigError))
-      console.error(`${options.service} failed to start: ${(error as Error)?.message ?? error}`);
+    if (!(error instanceof ConfigError)) console.error(`${options.service} failed to start: ${(error as Error)?.message ?? error}`);
     process.exit(process.exitCode || 1);
   });
 }
