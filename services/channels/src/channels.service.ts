@@ -32,6 +32,10 @@ export class ChannelsService implements OnApplicationBootstrap, OnApplicationShu
   private projector!: Projector;
   private delivery!: ReplyDelivery;
   private pruneTimer?: NodeJS.Timeout;
+  private markReady!: () => void;
+  /** RPCs and webhooks can arrive before bootstrap finished (the transport listens first): they wait. */
+  readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
+  private isReady = false;
   intake!: TalkIntake;
 
   constructor(
@@ -120,12 +124,15 @@ export class ChannelsService implements OnApplicationBootstrap, OnApplicationShu
         .catch((error: Error) => this.logger.warn(`replay guard prune failed: ${error.message}`));
     }, 60_000);
     this.pruneTimer.unref();
+    this.isReady = true;
+    this.markReady();
     this.logger.log(
       `channels ready: ${[...this.channels.keys()].join(', ') || '(none configured)'}; projector at ${this.projector.position}`,
     );
   }
 
   async listSenders(request: ChannelsSendersListRequest): Promise<SenderView[]> {
+    await this.ready;
     const rows: {
       channel: string;
       sender: string;
@@ -154,6 +161,7 @@ export class ChannelsService implements OnApplicationBootstrap, OnApplicationShu
   ): Promise<SenderView> {
     if (!this.channels.has(request.channel))
       throw new RpcError('not_found', `no channel ${request.channel} is configured`);
+    await this.ready;
     const aggregateId = senderIdOf(request.channel, request.sender);
     const state = foldSender((await this.store.readAggregate('sender', aggregateId)).map((s) => s.event));
     const common = {
@@ -179,6 +187,7 @@ export class ChannelsService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async health(): Promise<Record<string, { ok: boolean; detail?: string }>> {
+    if (!this.isReady) return { ready: { ok: false, detail: 'starting' } };
     let database = true;
     try {
       await this.db.query('SELECT 1');

@@ -154,11 +154,14 @@ export class ReplyDelivery {
       const [{ locked }] = await qr.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [lockKey]);
       if (!locked) return; // another replica is draining this channel
       try {
-        const orphans: OutboxRow[] = await qr.query(
-          `UPDATE channels.outbox SET status = 'unknown', updated_at = now()
-           WHERE channel = $1 AND status = 'sending' RETURNING *`,
-          [channel],
-        );
+        const orphans = (
+          await qr.query(
+            `UPDATE channels.outbox SET status = 'unknown', updated_at = now()
+             WHERE channel = $1 AND status = 'sending' RETURNING *`,
+            [channel],
+            true,
+          )
+        ).records as OutboxRow[];
         for (const row of orphans) {
           await this.failed(
             row,

@@ -1,4 +1,4 @@
-import { Controller, Inject } from '@nestjs/common';
+import { Controller, Inject, UseFilters, UsePipes, ValidationPipe } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { Type } from 'class-transformer';
 import { IsIn, IsNotEmpty, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
@@ -14,6 +14,7 @@ import {
   type SenderStatus,
   type SenderView,
 } from '@palisade/contracts';
+import { RpcPassThroughFilter } from '@palisade/nats';
 import { ChannelsService } from '../channels.service';
 
 const SENDER_STATUSES: SenderStatus[] = ['pending', 'admitted', 'rejected'];
@@ -38,8 +39,14 @@ export class SenderAdmitDto extends SenderRejectDto implements ChannelsSenderAdm
   @IsIn(SENDER_LEVELS) level: SenderLevel;
 }
 
-/** Operator management of channel senders (the gateway's API calls these). */
+/**
+ * Operator management of channel senders (the gateway's API calls these). In a hybrid (HTTP + NATS)
+ * app the microservice is initialised before bootstrapService registers its global pipe and filter,
+ * so they are ignored there: this controller names them itself.
+ */
 @Controller()
+@UsePipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }))
+@UseFilters(new RpcPassThroughFilter())
 export class SendersController {
   constructor(@Inject(ChannelsService) private readonly channels: ChannelsService) {}
 

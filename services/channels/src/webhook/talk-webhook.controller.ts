@@ -18,6 +18,7 @@ export class TalkWebhookController {
 
   @Post(':channel')
   async webhook(@Param('channel') name: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.channels.ready;
     const ch = this.channels.talkChannel(name);
     if (!ch) {
       req.resume();
