@@ -22,6 +22,8 @@ export interface HttpListen {
   port: number;
   host: string;
   httpsOptions?: { key: string | Buffer; cert: string | Buffer };
+  /** false: no global body parser (the service reads raw bodies itself, e.g. to verify a signature first). */
+  bodyParser?: boolean;
 }
 
 export interface ServiceBootstrapOptions<C extends BaseServiceConfig> {
@@ -112,7 +114,7 @@ export async function bootstrapService<C extends BaseServiceConfig>(
   let app: INestApplicationContext;
   if (options.http) {
     const listen = options.http(config);
-    const http = await NestFactory.create(RootModule, { logger, httpsOptions: listen.httpsOptions, rawBody: true });
+    const http = await NestFactory.create(RootModule, { logger, httpsOptions: listen.httpsOptions, rawBody: true, bodyParser: listen.bodyParser ?? true });
     http.useGlobalPipes(pipe);
     const micro = http.connectMicroservice({ strategy: transport });
     micro.useGlobalPipes(pipe);

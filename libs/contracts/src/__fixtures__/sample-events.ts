@@ -106,7 +106,7 @@ export const SAMPLE_PAYLOADS: { [K in RegisteredEventType]: EventPayloads[K] } =
     requester: 'gateway',
     purpose: 'git push',
   },
-  'channel.sender.pending': { channel: 'talk-main', sender: 'bob', senderName: 'Bob' },
+  'channel.sender.pending': { channel: 'talk-main', sender: 'bob', senderName: 'Bob', conversation: 'k3x9w2ab' },
   'channel.sender.admitted': { channel: 'talk-main', sender: 'bob', level: 'execute' },
   'channel.sender.rejected': { channel: 'talk-main', sender: 'mallory' },
   'channel.webhook.rejected': { channel: 'talk-main', reason: 'bad signature', remote: '203.0.113.9' },

@@ -37,3 +37,7 @@ export interface ChannelsSenderRejectRequest {
   sender: string;
   actor: OperatorActor;
 }
+
+/** Replies: list → SenderView[]; admit / reject → the sender's new SenderView. */
+export type ChannelsSendersListReply = SenderView[];
+export type ChannelsSenderChangeReply = SenderView;

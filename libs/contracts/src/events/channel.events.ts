@@ -11,6 +11,8 @@ export class ChannelSenderData {
   @IsString() @IsNotEmpty() @MaxLength(NAME_MAX) sender: string;
   @Optional() @IsString() @MaxLength(NAME_MAX) senderName?: string;
   @Optional() @IsIn(SENDER_LEVELS) level?: SenderLevel;
+  /** pending: the conversation the sender first wrote in (where the one "waiting" notice goes). */
+  @Optional() @IsString() @IsNotEmpty() @MaxLength(NAME_MAX) conversation?: string;
 }
 
 /** Admission always says at which level. */

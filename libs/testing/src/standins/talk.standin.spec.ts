@@ -336,6 +336,25 @@ describe('TalkStandin', () => {
       expect((await reply('room1', { message: 'valid' })).status).toBe(201);
     });
 
+    it('can be scripted per test: the next N matching requests get a fixed status and Retry-After', async () => {
+      talk.scriptReply({ status: 429, retryAfter: 7, token: 'room2' });
+      talk.scriptReply({ status: 503, count: 2, kind: 'message' });
+      const limited = await reply('room2', { message: 'first' });
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('retry-after')).toBe('7');
+      expect((await reply('room1', { message: 'a' })).status).toBe(503);
+      expect((await reply('room1', { message: 'b' })).status).toBe(503);
+      expect((await reply('room1', { message: 'c' })).status).toBe(201);
+      expect(talk.replies.map((r) => [r.status, r.message])).toEqual([
+        [429, 'first'],
+        [503, 'a'],
+        [503, 'b'],
+        [201, 'c'],
+      ]);
+      // A scripted answer is no brute-force attempt and leaves Talk's own checks to later requests.
+      expect(talk.bruteForceAttempts()).toBe(0);
+    });
+
     it('counts attempts per caller IP (X-Forwarded-For when trusted)', async () => {
       const t2 = new TalkStandin({
         trustForwardedFor: true,

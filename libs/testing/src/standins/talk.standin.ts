@@ -193,6 +193,23 @@ export interface TalkChatMessage {
   reactions: Map<string, Set<string>>;
 }
 
+/**
+ * A scripted answer for upcoming bot requests (per test): Talk's own checks are skipped for them.
+ * Real Talk answers 429 only after repeated 401s and 5xx only when broken; scripting lets a test
+ * exercise a bot's handling of those without waiting for them.
+ */
+export interface TalkScriptedReply {
+  status: number;
+  /** How many matching requests get this answer. Default 1. */
+  count?: number;
+  /** Only requests to this conversation. */
+  token?: string;
+  kind?: 'message' | 'reaction';
+  /** Retry-After header (seconds). */
+  retryAfter?: number;
+  message?: string;
+}
+
 interface BotState {
   name: string;
   secret: string;
@@ -279,6 +296,7 @@ export class TalkStandin {
   private readonly conversations = new Map<string, Required<TalkConversationConfig>>();
   private readonly messages = new Map<string, TalkChatMessage>();
   private readonly attempts = new Map<string, number[]>();
+  private readonly scripted: (TalkScriptedReply & { left: number })[] = [];
   private readonly replyWaiters = new Waiters<TalkRecordedReply>();
   private nextId: number;
 
@@ -408,6 +426,15 @@ export class TalkStandin {
   /** Messages posted by bots, in order. */
   botMessages(token?: string): TalkChatMessage[] {
     return [...this.messages.values()].filter((m) => m.actorType === 'bots' && (!token || m.token === token));
+  }
+
+  /** Answers the next matching bot request(s) with a fixed status (e.g. 429 + Retry-After, 500). */
+  scriptReply(reply: TalkScriptedReply): void {
+    this.scripted.push({ ...reply, left: reply.count ?? 1 });
+  }
+
+  clearScriptedReplies(): void {
+    this.scripted.length = 0;
   }
 
   resetBruteForce(ip?: string): void {
@@ -818,6 +845,23 @@ export class TalkStandin {
       return;
     }
 
+    const scripted = this.scripted.find(
+      (r) => r.left > 0 && (!r.token || r.token === token) && (!r.kind || r.kind === kind),
+    );
+    if (scripted) {
+      scripted.left--;
+      if (scripted.left === 0) this.scripted.splice(this.scripted.indexOf(scripted), 1);
+      const params = nextcloudParams(req, url, body);
+      if (params && typeof params.message === 'string') rec.message = params.message;
+      rec.status = scripted.status;
+      rec.reason = `scripted ${scripted.status}`;
+      this.record(rec);
+      const extra: Record<string, string> =
+        scripted.retryAfter !== undefined ? { 'Retry-After': String(scripted.retryAfter) } : {};
+      this.ocs(req, url, res, scripted.status, null, scripted.message, extra);
+      return;
+    }
+
     // BruteForceMiddleware (action "bot"): blocked IPs get 429 before the controller runs.
     const attempts = this.liveAttempts(ip).length;
     if (attempts >= this.opts.bruteForceMaxAttempts) {
@@ -979,6 +1023,7 @@ export class TalkStandin {
     status: number,
     data: unknown,
     message?: string,
+    headers: Record<string, string> = {},
   ): void {
     const ok = status >= 200 && status < 300;
     const envelope = {
@@ -991,13 +1036,20 @@ export class TalkStandin {
     const accept = headerValue(req, 'accept') ?? '';
     const json = format === 'json' || (format !== 'xml' && accept.includes('application/json'));
     if (json) {
-      send(res, status, phpJsonEncode(envelope, { hexTag: true }), 'application/json; charset=utf-8');
+      send(
+        res,
+        status,
+        phpJsonEncode(envelope, { hexTag: true }),
+        'application/json; charset=utf-8',
+        headers,
+      );
     } else {
       send(
         res,
         status,
         `<?xml version="1.0"?>\n${toXml(envelope.ocs, 'ocs', 0)}`,
         'application/xml; charset=utf-8',
+        headers,
       );
     }
   }
