@@ -45,6 +45,8 @@ describe('channels (real NATS + PostgreSQL, channels as a process, Talk stand-in
   // Unique per run: the event log and the replay guard outlive test runs.
   const run = uuidv7().replace(/-/g, '').slice(-10);
   const room = (n: string) => `r${run}${n}`;
+  // Its undelivered replies outlive the run (pending behind the open circuit): a fresh name each run.
+  const BAD = `talk-bad-${run}`;
   const user = (n: string) => `users/${n}-${run}`;
   const hook = (channel: string) => `${base}/webhooks/talk/${channel}`;
 
@@ -113,7 +115,7 @@ describe('channels (real NATS + PostgreSQL, channels as a process, Talk stand-in
     const config = [
       { name: 'talk-test', kind: 'talk', baseUrl: `${talkUrl}/`, secretFile: join(dir, 'talk.secret') },
       { name: 'talk-flood', kind: 'talk', baseUrl: talkUrl, secretFile: join(dir, 'talk.secret') },
-      { name: 'talk-bad', kind: 'talk', baseUrl: talkUrl, secretFile: join(dir, 'wrong.secret') },
+      { name: BAD, kind: 'talk', baseUrl: talkUrl, secretFile: join(dir, 'wrong.secret') },
     ];
     writeFileSync(join(dir, 'channels.json'), JSON.stringify(config));
 
@@ -434,21 +436,21 @@ describe('channels (real NATS + PostgreSQL, channels as a process, Talk stand-in
   });
 
   test('a wrong secret: the first 401 opens the circuit (no hammering), channel.reply.failed, health shows it', async () => {
-    for (const text of ['one', 'two', 'three']) await sent('talk-bad', room('1'), `bad-secret ${text}`);
+    for (const text of ['one', 'two', 'three']) await sent(BAD, room('1'), `bad-secret ${text}`);
     const failed = await waitFor(
       'channel.reply.failed',
-      async () => (await channelEvents('talk-bad', 'channel.reply.failed'))[0],
+      async () => (await channelEvents(BAD, 'channel.reply.failed'))[0],
     );
     expect((failed.data as { reason: string }).reason).toMatch(/401/);
     const report = await waitFor('degraded health', async () => {
       const h = await health();
-      return h.checks['channel:talk-bad']?.ok === false ? h : undefined;
+      return h.checks[`channel:${BAD}`]?.ok === false ? h : undefined;
     });
     expect(report.status).toBe('degraded');
-    expect(report.checks['channel:talk-bad'].detail).toMatch(/circuit open/);
+    expect(report.checks[`channel:${BAD}`].detail).toMatch(/circuit open/);
     expect(report.checks['channel:talk-test'].ok).toBe(true);
     // A message sent after the circuit opened is not attempted either.
-    await sent('talk-bad', room('1'), 'bad-secret four');
+    await sent(BAD, room('1'), 'bad-secret four');
     await sent('talk-test', room('1'), 'good channel still works');
     await talk.waitForReply((r) => r.message === 'good channel still works' && r.status === 201, 10_000);
     expect(talk.replies.filter((r) => r.message?.startsWith('bad-secret')).map((r) => r.status)).toEqual([

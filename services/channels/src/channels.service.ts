@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { DataSource } from 'typeorm';
-import { readSecretFile } from '@palisade/config';
+import { ConfigError, readSecretFile } from '@palisade/config';
 import {
   createEvent,
   RpcError,
@@ -44,7 +44,13 @@ export class ChannelsService implements OnApplicationBootstrap, OnApplicationShu
     @Inject(NatsRpcClient) private readonly rpc: NatsRpcClient,
   ) {
     // Fails start-up (ConfigError naming the entry) on a bad channels file or a group-readable secret.
-    this.channels = loadChannels(config.PALISADE_CHANNELS_FILE);
+    try {
+      this.channels = loadChannels(config.PALISADE_CHANNELS_FILE);
+    } catch (error) {
+      this.logger.error(`channels cannot start: ${(error as Error).message}`);
+      if (error instanceof ConfigError) process.exitCode = 78; // EX_CONFIG
+      throw error;
+    }
   }
 
   get maxBodyBytes(): number {
