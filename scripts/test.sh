@@ -26,7 +26,7 @@ echo "test: lint"; npx eslint --max-warnings 0 .
 results="$PALISADE_HOME/jest-results.json"
 rm -f "$results"
 set +e
-PALISADE_INFRA_READY=1 npx jest --ci --maxWorkers=2 --json --outputFile="$results" "$@"
+PALISADE_INFRA_READY=1 npx jest --ci --runInBand --json --outputFile="$results" "$@"
 jest_rc=$?
 set -e
 [ -f "$results" ] || { echo "test: jest wrote no results (exit $jest_rc)"; echo "0 passed, 1 failed"; exit 1; }

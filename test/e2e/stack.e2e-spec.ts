@@ -1,49 +1,30 @@
 // The whole stack as separate processes against the real infrastructure: every service boots with
 // its own NATS identity and answers health; bad config and bad requests fail clearly.
-import { createServer } from 'node:net';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { RpcError } from '@palisade/contracts';
 import { NatsRpcClient, SERVICE_NAMES } from '@palisade/nats';
 import {
   connectAs,
-  keyFileOf,
+  PalisadeStack,
   serviceEnv,
   ServiceProcess,
   startServiceProcess,
   waitFor,
-  waitHealthy,
 } from '@palisade/testing';
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-
 describe('stack: every service as its own process', () => {
-  const procs: ServiceProcess[] = [];
-  let admin: NatsConnection;
+  // Every service with the configuration it needs; Nextcloud and the models are stand-ins.
+  const stack = new PalisadeStack();
+  let procs: ServiceProcess[] = [];
   let gatewayPort: number;
 
   beforeAll(async () => {
-    admin = await connectAs('admin');
-    gatewayPort = await freePort();
-    const channelsPort = await freePort();
-    for (const service of SERVICE_NAMES) {
-      const extra: Record<string, string> = {};
-      if (service === 'ledger') extra.PALISADE_LEDGER_KEY_FILE = keyFileOf('ledger-checkpoint');
-      if (service === 'gateway') extra.PALISADE_GATEWAY_PORT = String(gatewayPort);
-      if (service === 'channels') extra.PALISADE_CHANNELS_PORT = String(channelsPort);
-      procs.push(startServiceProcess(service, serviceEnv(service, extra)));
-    }
-    await Promise.all(SERVICE_NAMES.filter((s) => s !== 'gateway').map((s) => waitHealthy(admin, s, 30_000)));
-  });
+    await stack.start();
+    procs = stack.procs;
+    gatewayPort = stack.gatewayPort;
+  }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
-    await admin?.close();
+    await stack.stop();
   });
 
   test('the gateway /healthz reports every service healthy', async () => {

@@ -279,11 +279,12 @@ describe('walking skeleton: Talk → channels → gateway → llm-router → app
     expect(result.status).toBe(401);
     await stack.waitForEvent(from, (e) => e.type === 'channel.webhook.rejected');
     await new Promise((r) => setTimeout(r, 1_000));
+    // Nothing about that conversation or its text entered the log (other jobs may be firing meanwhile).
     const after = await stack.eventsSince(from);
     expect(
-      after
-        .map((e) => e.event.type)
-        .filter((t) => t !== 'channel.webhook.rejected' && t !== 'ledger.checkpoint.signed'),
+      after.filter(
+        (e) => JSON.stringify(e.event).includes(token) || JSON.stringify(e.event).includes('forged'),
+      ),
     ).toEqual([]);
     expect(repliesIn(token)).toEqual([]);
   });

@@ -63,7 +63,9 @@ export class CronJobsProjection implements ProjectionHandler {
           await tx.query(
             `INSERT INTO cron.job (job, ${DEFINITION_COLUMNS}, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $13)
-             ON CONFLICT (job) DO NOTHING`,
+             ON CONFLICT (job) DO UPDATE SET (${DEFINITION_COLUMNS}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15),
+               removed_at = NULL
+             WHERE cron.job.removed_at IS NOT NULL`,
             values,
           );
         } else {

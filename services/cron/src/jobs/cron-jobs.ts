@@ -154,10 +154,10 @@ export class CronJobs {
     const data = this.definition(job, def, true);
     const row = await this.row(job);
     if (row && !row.removed_at && sameDefinition(row, data)) return 'unchanged';
-    if (row?.removed_at)
-      throw new Error(`system job "${def.name}" was removed and cannot be recreated under the same name`);
+    // A system job removed earlier (dropped from the file) and configured again is created anew on
+    // the same aggregate, after its removal.
     const event = createEvent({
-      type: row ? 'cron.job.updated' : 'cron.job.created',
+      type: row && !row.removed_at ? 'cron.job.updated' : 'cron.job.created',
       source: 'cron',
       aggregateId: job,
       data,
@@ -171,7 +171,7 @@ export class CronJobs {
       if (error instanceof ConcurrencyError) return 'unchanged'; // another replica wrote it first
       throw error;
     }
-    return row ? 'updated' : 'created';
+    return row && !row.removed_at ? 'updated' : 'created';
   }
 
   /** Removes system jobs no longer in the configuration. */
