@@ -8,6 +8,7 @@
 //    the command runs in the sandbox, the model answers. Model time (the stand-in answers at once) is
 //    measured at the stand-in and subtracted: the figure is Palisade's own overhead. p50/p99 over --api-n.
 // Run without --talk-bench to measure only (2).
+import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
