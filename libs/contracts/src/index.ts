@@ -21,4 +21,5 @@ export * from './grant.error';
 export * from './grant';
 export * from './rpc';
 export * from './session-ids';
+export * from './agent-freeze';
 export * from './commands';

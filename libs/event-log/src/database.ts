@@ -2,6 +2,7 @@
 // run from setup as the superuser under `SET ROLE palisade_owner`, so the owner — not the service —
 // owns every table. `synchronize` is never used.
 import { DataSource, MigrationInterface } from 'typeorm';
+import { type DatabaseConfig, readSecretFile } from '@palisade/config';
 
 export interface PgConnection {
   host: string;
@@ -11,7 +12,11 @@ export interface PgConnection {
   password: string;
 }
 
-export function createDataSource(connection: PgConnection, schema: string, entities: (new () => unknown)[] = []): DataSource {
+export function createDataSource(
+  connection: PgConnection,
+  schema: string,
+  entities: (new () => unknown)[] = [],
+): DataSource {
   return new DataSource({
     type: 'postgres',
     host: connection.host,
@@ -26,6 +31,20 @@ export function createDataSource(connection: PgConnection, schema: string, entit
     logging: false,
     extra: { max: 5, connectionTimeoutMillis: 5_000 },
   });
+}
+
+/** A service's data source: its own role (password from its secret file) on its own schema. */
+export function serviceDataSource(config: DatabaseConfig, schema: string): DataSource {
+  return createDataSource(
+    {
+      host: config.PALISADE_PG_HOST,
+      port: config.PALISADE_PG_PORT,
+      database: config.PALISADE_PG_DATABASE,
+      user: config.PALISADE_PG_USER,
+      password: readSecretFile(config.PALISADE_PG_PASSWORD_FILE, 'PALISADE_PG_PASSWORD_FILE'),
+    },
+    schema,
+  );
 }
 
 /** Applies a service's migrations into its schema as palisade_owner. Idempotent. */

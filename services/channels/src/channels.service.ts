@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { DataSource } from 'typeorm';
-import { ConfigError, readSecretFile } from '@palisade/config';
+import { ConfigError } from '@palisade/config';
 import {
   createEvent,
   RpcError,
@@ -11,7 +11,7 @@ import {
   type SenderLevel,
   type SenderView,
 } from '@palisade/contracts';
-import { createDataSource, EventStore, Projector } from '@palisade/event-log';
+import { serviceDataSource, EventStore, Projector } from '@palisade/event-log';
 import { NATS_CONNECTION, NatsRpcClient, SERVICE_CONFIG } from '@palisade/nats';
 import { ChannelRuntime, loadChannels } from './channel-registry';
 import type { ChannelsConfig } from './channels.config';
@@ -68,16 +68,7 @@ export class ChannelsService implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationBootstrap(): Promise<void> {
     const c = this.config;
-    this.db = createDataSource(
-      {
-        host: c.PALISADE_PG_HOST,
-        port: c.PALISADE_PG_PORT,
-        database: c.PALISADE_PG_DATABASE,
-        user: c.PALISADE_PG_USER,
-        password: readSecretFile(c.PALISADE_PG_PASSWORD_FILE, 'PALISADE_PG_PASSWORD_FILE'),
-      },
-      CHANNELS_SCHEMA,
-    );
+    this.db = serviceDataSource(c, CHANNELS_SCHEMA);
     await this.db.initialize();
     this.store = new EventStore(this.nc);
     const maxAgeMs = c.PALISADE_CHANNELS_REPLY_MAX_AGE_SECONDS * 1000;

@@ -4,8 +4,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { readFileSync } from 'node:fs';
 import type { DataSource } from 'typeorm';
-import { readSecretFile } from '@palisade/config';
-import { createDataSource, EventStore, Projector } from '@palisade/event-log';
+import { serviceDataSource, EventStore, Projector } from '@palisade/event-log';
 import { NATS_CONNECTION, SERVICE_CONFIG } from '@palisade/nats';
 import type { CronConfig } from './cron.config';
 import { SystemJobDto } from './jobs/cron-job.dto';
@@ -34,16 +33,7 @@ export class CronService implements OnApplicationBootstrap, OnApplicationShutdow
   async onApplicationBootstrap(): Promise<void> {
     const c = this.config;
     const systemJobs = this.loadSystemJobs();
-    this.db = createDataSource(
-      {
-        host: c.PALISADE_PG_HOST,
-        port: c.PALISADE_PG_PORT,
-        database: c.PALISADE_PG_DATABASE,
-        user: c.PALISADE_PG_USER,
-        password: readSecretFile(c.PALISADE_PG_PASSWORD_FILE, 'PALISADE_PG_PASSWORD_FILE'),
-      },
-      CRON_SCHEMA,
-    );
+    this.db = serviceDataSource(c, CRON_SCHEMA);
     await this.db.initialize();
     const store = new EventStore(this.nc);
     const log = (message: string) => this.logger.warn(message);

@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { readSecretFile } from '@palisade/config';
-import { createDataSource, EventStore, Projector } from '@palisade/event-log';
+import { serviceDataSource, EventStore, Projector } from '@palisade/event-log';
 import { NATS_CONNECTION, SERVICE_CONFIG } from '@palisade/nats';
 import { ledgerCheckpointStore, LedgerChainProjection } from './chain/ledger-chain.projection';
 import { CheckpointSigner, SignedCheckpoint } from './checkpoint/checkpoint.signer';
@@ -28,23 +28,23 @@ export class LedgerService implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationBootstrap(): Promise<void> {
     const c = this.config;
-    const privateKey = createPrivateKey(readSecretFile(c.PALISADE_LEDGER_KEY_FILE, 'PALISADE_LEDGER_KEY_FILE'));
-    this.db = createDataSource(
-      {
-        host: c.PALISADE_PG_HOST,
-        port: c.PALISADE_PG_PORT,
-        database: c.PALISADE_PG_DATABASE,
-        user: c.PALISADE_PG_USER,
-        password: readSecretFile(c.PALISADE_PG_PASSWORD_FILE, 'PALISADE_PG_PASSWORD_FILE'),
-      },
-      LEDGER_SCHEMA,
+    const privateKey = createPrivateKey(
+      readSecretFile(c.PALISADE_LEDGER_KEY_FILE, 'PALISADE_LEDGER_KEY_FILE'),
     );
+    this.db = serviceDataSource(c, LEDGER_SCHEMA);
     await this.db.initialize();
     const store = new EventStore(this.nc);
     const log = (message: string) => this.logger.warn(message);
     this.feed = new SocFeedPublisher(this.nc, this.db, log);
     await this.feed.init();
-    this.signer = new CheckpointSigner(this.db, store, this.feed, privateKey, createPublicKey(privateKey), c.PALISADE_LEDGER_CHECKPOINT_EVERY);
+    this.signer = new CheckpointSigner(
+      this.db,
+      store,
+      this.feed,
+      privateKey,
+      createPublicKey(privateKey),
+      c.PALISADE_LEDGER_CHECKPOINT_EVERY,
+    );
     await this.signer.init();
     this.projector = new Projector(this.nc, this.db, store, {
       name: 'ledger',
@@ -67,7 +67,9 @@ export class LedgerService implements OnApplicationBootstrap, OnApplicationShutd
       void this.feed.publishUpTo(this.projector.position);
       this.signer.onTimer().catch((error: Error) => log(`checkpoint timer: ${error.message}`));
     }, c.PALISADE_LEDGER_CHECKPOINT_SECONDS * 1000);
-    this.logger.log(`ledger at ${this.projector.position}, feed at ${this.feed.position}, checkpoint key ${this.signer.keyId}`);
+    this.logger.log(
+      `ledger at ${this.projector.position}, feed at ${this.feed.position}, checkpoint key ${this.signer.keyId}`,
+    );
   }
 
   checkpointNow(): Promise<SignedCheckpoint | undefined> {

@@ -30,6 +30,8 @@ import {
   type SandboxRunReply,
   uuidv7,
   verifyGrantForRequest,
+  applyFreeze,
+  NOT_FROZEN,
 } from '@palisade/contracts';
 import { ConcurrencyError, EventReactor, EventStore } from '@palisade/event-log';
 import { NATS_CONNECTION, SERVICE_CONFIG } from '@palisade/nats';
@@ -536,17 +538,7 @@ export class SandboxExecService implements OnApplicationBootstrap, OnApplication
 
   private async refreshFreeze(): Promise<void> {
     const events = await this.store.readAggregate('agent', DEFAULT_AGENT_ID);
-    let frozen = false;
-    let reason = '';
-    for (const { event } of events) {
-      if (event.type === 'agent.frozen') {
-        frozen = true;
-        reason = String((event.data as { reason?: string }).reason ?? '');
-      } else if (event.type === 'agent.thawed') {
-        frozen = false;
-        reason = '';
-      }
-    }
+    const { frozen, reason } = events.reduce((state, { event }) => applyFreeze(state, event), NOT_FROZEN);
     this.frozen = frozen;
     this.frozenReason = reason;
   }

@@ -24,9 +24,11 @@ import {
   signGrant,
   type Trust,
   uuidv7,
+  applyFreeze,
+  NOT_FROZEN,
 } from '@palisade/contracts';
 import { readSecretFile } from '@palisade/config';
-import { ConcurrencyError, createDataSource, EventStore, fold, Projector } from '@palisade/event-log';
+import { ConcurrencyError, serviceDataSource, EventStore, fold, Projector } from '@palisade/event-log';
 import { NATS_CONNECTION, SERVICE_CONFIG } from '@palisade/nats';
 import type { ApprovalsConfig } from '../approvals.config';
 import { APPROVALS_SCHEMA } from '../migrations';
@@ -65,9 +67,10 @@ class AgentFreezeReader {
     for (;;) {
       const next = await this.store.nextOnSubject(subject, entry.seq + 1);
       if (!next) break;
-      const frozen =
-        next.event.type === 'agent.frozen' ? true : next.event.type === 'agent.thawed' ? false : entry.frozen;
-      entry = { seq: next.seq, frozen };
+      entry = {
+        seq: next.seq,
+        frozen: applyFreeze({ ...NOT_FROZEN, frozen: entry.frozen }, next.event).frozen,
+      };
     }
     const cached = this.known.get(agent);
     if (!cached || cached.seq < entry.seq) this.known.set(agent, entry);
@@ -113,16 +116,7 @@ export class ApprovalsService implements OnApplicationBootstrap, OnApplicationSh
     );
     if (this.key.asymmetricKeyType !== 'ed25519')
       throw new Error('PALISADE_APPROVALS_GRANT_KEY_FILE must hold an Ed25519 key');
-    this.db = createDataSource(
-      {
-        host: c.PALISADE_PG_HOST,
-        port: c.PALISADE_PG_PORT,
-        database: c.PALISADE_PG_DATABASE,
-        user: c.PALISADE_PG_USER,
-        password: readSecretFile(c.PALISADE_PG_PASSWORD_FILE, 'PALISADE_PG_PASSWORD_FILE'),
-      },
-      APPROVALS_SCHEMA,
-    );
+    this.db = serviceDataSource(c, APPROVALS_SCHEMA);
     await this.db.initialize();
     this.store = new EventStore(this.nc);
     this.freeze = new AgentFreezeReader(this.store);

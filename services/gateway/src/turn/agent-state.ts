@@ -1,6 +1,6 @@
 // The agent's identity text and freeze state, folded from `evt.agent.default` (cached briefly: the
 // aggregate changes rarely, and the reactor drops the cache when it sees a change).
-import { AgentIdentityUpdatedData, DEFAULT_AGENT_ID } from '@palisade/contracts';
+import { AgentIdentityUpdatedData, applyFreeze, DEFAULT_AGENT_ID } from '@palisade/contracts';
 import type { EventStore } from '@palisade/event-log';
 
 export interface AgentState {
@@ -30,8 +30,8 @@ export class AgentStateReader {
         const data = event.data as AgentIdentityUpdatedData;
         if (data.name !== undefined) state.name = data.name;
         if (data.instructions !== undefined) state.instructions = data.instructions;
-      } else if (event.type === 'agent.frozen') state.frozen = true;
-      else if (event.type === 'agent.thawed') state.frozen = false;
+      }
+      state.frozen = applyFreeze({ frozen: state.frozen, reason: '' }, event).frozen;
     }
     this.cached = { at: Date.now(), state };
     return state;
