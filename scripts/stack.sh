@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole Palisade stack on this machine: infrastructure plus every service, logs to files.
-#   sudo bash scripts/stack.sh up       start (idempotent), wait until healthy, print where the gateway listens
-#   sudo bash scripts/stack.sh down     stop the services (and the infrastructure infra.sh started)
+#   bash scripts/stack.sh up       start (idempotent), wait until healthy, print where the gateway listens
+#   bash scripts/stack.sh down     stop the services (and the infrastructure infra.sh started)
 #   bash scripts/stack.sh status
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -69,7 +69,7 @@ up() {
       echo "stack: up. Gateway: http://127.0.0.1:$GATEWAY_PORT (health: /healthz). Logs: $LOGS"
       echo "stack: operator API token in $PALISADE_HOME/secrets/gateway/operator-token"
       node -e 'const h=JSON.parse(process.argv[1]);console.log("stack: health "+h.status);for(const [n,s] of Object.entries(h.services)){if(s.status!=="ok")console.log("  "+n+": "+s.status+(s.detail?" — "+s.detail:"")+(s.checks?" "+JSON.stringify(Object.fromEntries(Object.entries(s.checks).filter(([,c])=>!c.ok))):""))}' "$body" || true
-      echo "stack: stop with: sudo bash scripts/stack.sh down"
+      echo "stack: stop with: bash scripts/stack.sh down"
       return 0
     fi
     sleep 1
