@@ -13,6 +13,10 @@ RUN="$PALISADE_HOME/run"
 GATEWAY_PORT="${PALISADE_GATEWAY_PORT:-18443}"
 # Operator configuration (Nextcloud, Ollama, cloud model, channels): see palisade.env.example.
 CONFIG="${PALISADE_CONFIG:-$REPO/palisade.env}"
+# The gateway serves HTTPS with a locally generated CA (kept in its data dir); clients trust ca.crt.
+GATEWAY_DATA="$PALISADE_HOME/gateway"
+GATEWAY_CURL=(curl --cacert "$GATEWAY_DATA/tls/ca.crt")
+GATEWAY_URL="https://localhost:$GATEWAY_PORT"
 
 service_env() { # service → env assignments (paths to secrets, never their values)
   local svc="$1" role="palisade_${1//-/_}"
@@ -25,10 +29,7 @@ service_env() { # service → env assignments (paths to secrets, never their val
   echo "PALISADE_PG_PASSWORD_FILE=$PALISADE_HOME/secrets/pg/$role.pw"
   case "$svc" in
     ledger) echo "PALISADE_LEDGER_KEY_FILE=$PALISADE_HOME/secrets/keys/ledger-checkpoint.pem" ;;
-    gateway)
-      echo "PALISADE_GATEWAY_PORT=$GATEWAY_PORT"
-      echo "PALISADE_GATEWAY_OPERATOR_TOKEN_FILE=$PALISADE_HOME/secrets/gateway/operator-token"
-      ;;
+    gateway) echo "PALISADE_GATEWAY_PORT=$GATEWAY_PORT"; echo "PALISADE_GATEWAY_DATA_DIR=$GATEWAY_DATA" ;;
     approvals) echo "PALISADE_APPROVALS_GRANT_KEY_FILE=$PALISADE_HOME/secrets/keys/approvals-grant.pem" ;;
     sandbox-exec) echo "PALISADE_SANDBOX_GRANT_PUBKEY_FILE=$PALISADE_HOME/secrets/keys/approvals-grant.pub.pem" ;;
     channels) echo "PALISADE_CHANNELS_FILE=${PALISADE_CHANNELS_FILE:-$PALISADE_HOME/channels.json}" ;;
@@ -48,10 +49,6 @@ up() {
   set -a; . "$PALISADE_HOME/infra.env"; set +a
   if [ -f "$CONFIG" ]; then set -a; . "$CONFIG"; set +a; fi
   mkdir -p "$LOGS" "$RUN" "$PALISADE_HOME/secrets/gateway"
-  # The operator's bearer token for the API: generated once, readable by root only.
-  if [ ! -s "$PALISADE_HOME/secrets/gateway/operator-token" ]; then
-    (umask 077; openssl rand -base64 32 | tr -d '\n=' | tr '+/' '-_' > "$PALISADE_HOME/secrets/gateway/operator-token")
-  fi
   # No channel configured yet: an empty list (add Talk channels in PALISADE_CHANNELS_FILE).
   if [ ! -f "${PALISADE_CHANNELS_FILE:-$PALISADE_HOME/channels.json}" ]; then (umask 077; echo '[]' > "$PALISADE_HOME/channels.json"); fi
   for svc in "${SERVICES[@]}"; do
@@ -62,12 +59,13 @@ up() {
   done
   echo "stack: waiting for every service to answer…"
   for _ in $(seq 1 90); do
-    body="$(curl -sS "http://127.0.0.1:$GATEWAY_PORT/healthz" 2>/dev/null || true)"
+    body="$("${GATEWAY_CURL[@]}" -sS "$GATEWAY_URL/healthz" 2>/dev/null || true)"
     # Every service process answers; external dependencies (Nextcloud, Ollama, cloud) may still be
     # unconfigured or down — the health report says which and what to set, nothing pretends to work.
     if [ -n "$body" ] && ! grep -q 'no answer on health' <<<"$body"; then
-      echo "stack: up. Gateway: http://127.0.0.1:$GATEWAY_PORT (health: /healthz). Logs: $LOGS"
-      echo "stack: operator API token in $PALISADE_HOME/secrets/gateway/operator-token"
+      echo "stack: up. Gateway: $GATEWAY_URL (health: /healthz; CA certificate: $GATEWAY_DATA/tls/ca.crt). Logs: $LOGS"
+      echo "stack: first run? set the operator password (npx palisade auth set-password) or make a scoped API key"
+      echo "        (npx palisade auth create-api-key --label me --scopes operator.read,operator.write,operator.approvals)"
       node -e 'const h=JSON.parse(process.argv[1]);console.log("stack: health "+h.status);for(const [n,s] of Object.entries(h.services)){if(s.status!=="ok")console.log("  "+n+": "+s.status+(s.detail?" — "+s.detail:"")+(s.checks?" "+JSON.stringify(Object.fromEntries(Object.entries(s.checks).filter(([,c])=>!c.ok))):""))}' "$body" || true
       echo "stack: stop with: bash scripts/stack.sh down"
       return 0
@@ -75,7 +73,7 @@ up() {
     sleep 1
   done
   echo "stack: services did not all answer after 90 s:" >&2
-  curl -sS "http://127.0.0.1:$GATEWAY_PORT/healthz" >&2 || true
+  "${GATEWAY_CURL[@]}" -sS "$GATEWAY_URL/healthz" >&2 || true
   echo >&2; echo "see $LOGS" >&2
   exit 1
 }
@@ -92,7 +90,7 @@ status() {
   for svc in "${SERVICES[@]}"; do
     if [ -f "$RUN/$svc.pid" ] && kill -0 "$(cat "$RUN/$svc.pid")" 2>/dev/null; then echo "$svc: running"; else echo "$svc: stopped"; fi
   done
-  curl -sS "http://127.0.0.1:$GATEWAY_PORT/healthz" 2>/dev/null && echo || echo "gateway health: no answer"
+  "${GATEWAY_CURL[@]}" -sS "$GATEWAY_URL/healthz" 2>/dev/null && echo || echo "gateway health: no answer"
 }
 
 case "${1:-}" in

@@ -15,12 +15,10 @@ describe('stack: every service as its own process', () => {
   // Every service with the configuration it needs; Nextcloud and the models are stand-ins.
   const stack = new PalisadeStack();
   let procs: ServiceProcess[] = [];
-  let gatewayPort: number;
 
   beforeAll(async () => {
     await stack.start();
     procs = stack.procs;
-    gatewayPort = stack.gatewayPort;
   }, 120_000);
 
   afterAll(async () => {
@@ -31,9 +29,9 @@ describe('stack: every service as its own process', () => {
     const body = await waitFor(
       'gateway /healthz',
       async () => {
-        const res = await fetch(`http://127.0.0.1:${gatewayPort}/healthz`);
+        const res = await stack.gateway.call('/healthz');
         return res.status === 200
-          ? ((await res.json()) as { status: string; services: Record<string, { status: string }> })
+          ? (res.json as { status: string; services: Record<string, { status: string }> })
           : undefined;
       },
       30_000,

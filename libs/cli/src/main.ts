@@ -1,6 +1,8 @@
 // `palisade <command>`: the operator's command line. Each command group lives in commands/.
 import 'reflect-metadata';
+import { runAgentCommand } from './commands/agent.command';
 import { runAuditCommand } from './commands/audit.command';
+import { runAuthCommand } from './commands/auth.command';
 import { runInfraCommand } from './commands/infra.command';
 
 interface CommandGroup {
@@ -9,6 +11,8 @@ interface CommandGroup {
 }
 
 export const COMMANDS: Record<string, CommandGroup> = {
+  agent: { summary: 'the kill switch: freeze, thaw, status', run: runAgentCommand },
+  auth: { summary: 'operator password and API keys: set-password, create-api-key, list-api-keys, revoke-api-key', run: runAuthCommand },
   audit: { summary: 'the tamper-evident ledger: verify, tail (SOC feed), pubkey', run: runAuditCommand },
   infra: { summary: 'local infrastructure: secrets, nats-config, setup (used by scripts/infra.sh)', run: runInfraCommand },
 };

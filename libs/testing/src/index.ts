@@ -6,4 +6,5 @@ export * from './standins/passwords.standin';
 export * from './standins/ollama.standin';
 export * from './standins/cloud-llm.standin';
 export * from './tls/test-ca';
+export * from './gateway-client';
 export * from './palisade-stack';

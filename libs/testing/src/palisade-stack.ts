@@ -2,11 +2,13 @@
 // real NATS, PostgreSQL and Docker, wired to stand-ins for the systems that cannot run here (Nextcloud
 // Talk, Nextcloud Passwords over HTTPS, Ollama, a cloud model). Secrets go into mode-600 files in a
 // temporary directory that is removed afterwards.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SERVICE_NAMES, type PalisadeEvent } from '@palisade/contracts';
 import { EventStore } from '@palisade/event-log';
@@ -14,12 +16,14 @@ import {
   connectAs,
   keyFileOf,
   publicKeyFileOf,
+  repoRoot,
   serviceEnv,
   type ServiceProcess,
   startServiceProcess,
   waitFor,
   waitHealthy,
 } from './infra';
+import { GatewayClient } from './gateway-client';
 import { CloudLlmStandin } from './standins/cloud-llm.standin';
 import { OllamaStandin } from './standins/ollama.standin';
 import { PasswordsStandin } from './standins/passwords.standin';
@@ -53,7 +57,11 @@ export interface PalisadeStackOptions {
 export class PalisadeStack {
   readonly channel = 'talk-main';
   readonly botSecret: string;
-  readonly operatorToken = `op_${randomBytes(24).toString('base64url')}`;
+  /** A full-access API key made with `palisade auth create-api-key` once the gateway is up. */
+  operatorToken = '';
+  /** The operator password, set with `palisade auth set-password` at start. */
+  readonly operatorPassword = randomBytes(18).toString('base64url');
+  gateway!: GatewayClient;
   /** The cloud model's API key: a unique high-entropy value, to be searched for afterwards. */
   readonly cloudKey = `sk-test-${randomBytes(24).toString('hex')}`;
   readonly dir = mkdtempSync(join(tmpdir(), 'palisade-stack-'));
@@ -72,8 +80,13 @@ export class PalisadeStack {
     this.botSecret = options.botSecret ?? randomBytes(32).toString('hex');
   }
 
+  /** HTTPS with the gateway's own local CA (its certificate is `gatewayCa`). */
   get gatewayUrl(): string {
-    return `http://127.0.0.1:${this.gatewayPort}`;
+    return `https://localhost:${this.gatewayPort}`;
+  }
+
+  get gatewayDataDir(): string {
+    return join(this.dir, 'gateway');
   }
 
   get webhookUrl(): string {
@@ -154,8 +167,7 @@ export class PalisadeStack {
       ledger: { PALISADE_LEDGER_KEY_FILE: keyFileOf('ledger-checkpoint') },
       gateway: {
         PALISADE_GATEWAY_PORT: String(this.gatewayPort),
-        PALISADE_GATEWAY_INSECURE_HTTP: 'true',
-        PALISADE_GATEWAY_OPERATOR_TOKEN_FILE: this.secretFile('operator-token', this.operatorToken),
+        PALISADE_GATEWAY_DATA_DIR: this.gatewayDataDir,
       },
       channels: { PALISADE_CHANNELS_PORT: String(this.channelsPort), PALISADE_CHANNELS_FILE: channelsFile },
       approvals: { PALISADE_APPROVALS_GRANT_KEY_FILE: keyFileOf('approvals-grant') },
@@ -191,12 +203,18 @@ export class PalisadeStack {
           : waitHealthy(this.admin, s, 60_000),
       ),
     );
+    const caFile = join(this.gatewayDataDir, 'tls', 'ca.crt');
+    await waitFor('gateway CA', async () => existsSync(caFile) || undefined, 30_000);
+    this.gateway = new GatewayClient(this.gatewayPort, readFileSync(caFile, 'utf8'));
     await waitFor(
-      'gateway http',
+      'gateway https',
       async () =>
-        (await fetch(`${this.gatewayUrl}/healthz`).catch(() => undefined))?.status !== undefined || undefined,
+        ((await this.gateway.call('/healthz').catch(() => undefined))?.status ?? 0) > 0 || undefined,
       30_000,
     );
+    // The gateway refuses everything but onboarding until an operator password exists.
+    await this.cli(['auth', 'set-password', '--password-file', this.secretFile('operator-password', this.operatorPassword)]);
+    this.operatorToken = (await this.createApiKey('e2e-operator', 'full-access')).key;
     return this;
   }
 
@@ -216,22 +234,28 @@ export class PalisadeStack {
     return this.procs.map((p) => p.output()).join('\n');
   }
 
+  /** An API key made the way an operator makes one: the CLI, on the gateway's own state. */
+  async createApiKey(label: string, scopes: string[] | 'full-access'): Promise<{ id: string; key: string }> {
+    const access = scopes === 'full-access' ? ['--full-access'] : ['--scopes', scopes.join(',')];
+    const stdout = await this.cli(['auth', 'create-api-key', '--label', label, ...access, '--json']);
+    return JSON.parse(stdout) as { id: string; key: string };
+  }
+
+  /** Runs the built `palisade` CLI against this stack's infrastructure; resolves with its stdout. */
+  async cli(args: string[]): Promise<string> {
+    const cli = join(repoRoot(), 'dist', 'libs', 'cli', 'src', 'main.js');
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, ...args], { env: process.env });
+    return stdout;
+  }
+
   async api<T = unknown>(
     method: string,
     path: string,
     body?: unknown,
     token = this.operatorToken,
   ): Promise<{ status: number; body: T }> {
-    const res = await fetch(`${this.gatewayUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+    const res = await this.gateway.call(path, { method, key: token, body });
+    return { status: res.status, body: res.json as T };
   }
 
   async admit(sender: string, level: 'read-only' | 'execute' | 'admin'): Promise<void> {

@@ -1,7 +1,8 @@
-import { IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { DatabaseConfig } from '@palisade/config';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsInt, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { GatewayAuthConfig } from './auth/auth.config';
 
-export class GatewayConfig extends DatabaseConfig {
+export class GatewayConfig extends GatewayAuthConfig {
   @IsString()
   PALISADE_GATEWAY_HOST: string = '127.0.0.1';
 
@@ -11,13 +12,11 @@ export class GatewayConfig extends DatabaseConfig {
   PALISADE_GATEWAY_PORT: number = 18443;
 
   /** Plain HTTP is allowed only on loopback and only when explicitly enabled. */
+  // Implicit conversion would turn the string "false" into true: only the words true/false count.
+  @Transform(({ obj, key }) => ({ true: true, false: false })[String(obj[key])] ?? obj[key])
   @IsBoolean()
   PALISADE_GATEWAY_INSECURE_HTTP: boolean = false;
 
-  /** Interim operator bearer token (a secret file); replaced by API keys and passwords. */
-  @IsOptional()
-  @IsString()
-  PALISADE_GATEWAY_OPERATOR_TOKEN_FILE?: string;
 
   // --- the agent and its turns ---
   @IsString()

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import {
   AgentController,
   ApprovalsController,
@@ -7,13 +6,13 @@ import {
   SendersController,
   SessionsController,
 } from './api/api.controllers';
-import { InterimAuthGuard } from './api/operator-auth';
+import { AuthModule } from './auth/auth.module';
 import { HealthController } from './health/health.controller';
 import { TurnModule } from './turn/turn.module';
 
-/** The front door (REST + WebSocket API) and the agent's conversation loop. */
+/** The front door (REST + WebSocket API, behind AuthModule's global guard) and the agent's conversation loop. */
 @Module({
-  imports: [TurnModule],
+  imports: [AuthModule, TurnModule],
   controllers: [
     HealthController,
     SessionsController,
@@ -22,6 +21,5 @@ import { TurnModule } from './turn/turn.module';
     CronController,
     AgentController,
   ],
-  providers: [{ provide: APP_GUARD, useClass: InterimAuthGuard }],
 })
 export class GatewayModule {}

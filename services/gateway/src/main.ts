@@ -2,10 +2,12 @@ import 'reflect-metadata';
 import { runService } from '@palisade/nats';
 import { GatewayConfig } from './gateway.config';
 import { GatewayModule } from './gateway.module';
+import { gatewayListen } from './http/gateway-tls';
 
 runService({
   service: 'gateway',
   configClass: GatewayConfig,
   module: GatewayModule,
-  http: (config) => ({ port: config.PALISADE_GATEWAY_PORT, host: config.PALISADE_GATEWAY_HOST }),
+  // HTTPS by default (local CA or the operator's certificate); plain HTTP only on loopback when asked.
+  http: (config) => gatewayListen(config),
 });

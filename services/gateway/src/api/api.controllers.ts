@@ -44,7 +44,8 @@ import {
   SenderDto,
   SenderQueryDto,
 } from './api.dto';
-import { CurrentOperator, type OperatorPrincipal, RequireScope } from './operator-auth';
+import { Principal as CurrentOperator, RequireScope } from '../auth/auth.decorators';
+import { actorOf, type Principal as OperatorPrincipal } from '../auth/principal';
 import { RpcErrorFilter } from './rpc-error.filter';
 
 function operatorSession(id: string): string {
@@ -90,7 +91,7 @@ export class SessionsController {
         text: body.text,
         level: 'admin',
       },
-      actor: { type: who.type, id: who.id },
+      actor: actorOf(who),
       trust: 'trusted',
     });
     await this.turns.store.append(event);
@@ -179,7 +180,7 @@ export class SendersController {
       channel,
       sender: body.sender,
       level: body.level,
-      actor: { type: who.type, id: who.id },
+      actor: actorOf(who),
     });
   }
 
@@ -194,7 +195,7 @@ export class SendersController {
     return this.rpc.request(CHANNELS_SENDERS_REJECT, {
       channel,
       sender: body.sender,
-      actor: { type: who.type, id: who.id },
+      actor: actorOf(who),
     });
   }
 }
@@ -253,7 +254,7 @@ export class AgentController {
         source: 'gateway',
         aggregateId: DEFAULT_AGENT_ID,
         data: { changed, name: body.name, instructions: body.instructions },
-        actor: { type: who.type, id: who.id },
+        actor: actorOf(who),
         trust: 'trusted',
       }),
     );

@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NATS_CONNECTION, SERVICE_NAMES } from '@palisade/nats';
 import type { Response } from 'express';
+import { Public } from '../auth/auth.decorators';
 
 interface ServiceHealth {
   status: 'ok' | 'degraded' | 'down';
@@ -10,6 +11,8 @@ interface ServiceHealth {
 }
 
 /** `/healthz`: the gateway's own state plus every service's answer on `health.<service>`. */
+// Public: process supervisors and the stack script probe it without credentials.
+@Public()
 @Controller()
 export class HealthController {
   constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
