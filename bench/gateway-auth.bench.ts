@@ -7,7 +7,7 @@
 // The gateway runs as its own process (this file with --server: the real GatewayModule plus one
 // bench-only admin route that calls WsGateway.broadcast). Its per-key and per-address rate limits are
 // raised for the run (they would otherwise answer 429, by design).
-// Run: npm run build && node dist/bench/gateway-auth.bench.js [--seconds 10] [--connections 50] [--clients 100] [--events 200]
+// Run: npm run bench -- gateway-auth, or node dist/bench/gateway-auth.bench.js [--seconds 10] [--connections 50] [--clients 100] [--events 200]
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:https';
@@ -16,7 +16,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Body, Controller, HttpCode, INestApplication, Module, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, INestApplication, Module, Post } from '@nestjs/common';
 import { IsNumber } from 'class-validator';
 import { Client } from 'pg';
 import { Scope } from '@palisade/contracts';
@@ -34,7 +34,7 @@ import {
 import { createApiKey } from '../services/gateway/src/auth/core/auth.operations';
 import { AuthStore } from '../services/gateway/src/auth/core/auth.store';
 import { hashPassword, OPERATOR_USER } from '../services/gateway/src/auth/core/password';
-import { RequireScope } from '../services/gateway/src/auth/auth.decorators';
+import { Public, RequireScope } from '../services/gateway/src/auth/auth.decorators';
 import { GatewayConfig } from '../services/gateway/src/gateway.config';
 import { GatewayModule } from '../services/gateway/src/gateway.module';
 import { gatewayListen } from '../services/gateway/src/http/gateway-tls';
@@ -65,6 +65,13 @@ class BenchController {
   @HttpCode(200)
   broadcast(@Body() body: BroadcastDto) {
     return { sent: this.ws.broadcast('bench.tick', { t0: body.t0 }, Scope.OperatorRead) };
+  }
+
+  // The baseline: the same HTTPS server, Nest pipeline and JSON answer, without authentication.
+  @Public()
+  @Get('ping')
+  ping() {
+    return { ok: true };
   }
 }
 
@@ -145,47 +152,52 @@ async function main(): Promise<void> {
   await waitFor('gateway', async () => (await gw.call('/api/auth/whoami', { key: secret })).status === 200);
 
   try {
-    // REST: N workers, each one keep-alive connection, requests back to back for `seconds`.
-    const agent = new Agent({ keepAlive: true, maxSockets: connections, ca });
-    const latencies: number[] = [];
-    let failures = 0;
-    const once = () =>
-      new Promise<number>((resolve) => {
-        const t0 = performance.now();
-        const req = request(
-          {
-            host: '127.0.0.1',
-            servername: 'localhost',
-            port,
-            path: '/api/auth/whoami',
-            headers: { authorization: `Bearer ${secret}`, host: `localhost:${port}` },
-            agent,
-          },
-          (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - t0 : -1));
-          },
-        );
-        req.on('error', () => resolve(-1));
-        req.end();
-      });
-    for (let i = 0; i < connections * 4; i++) await once(); // warm-up: TLS handshakes, JIT, pool
-    const deadline = performance.now() + seconds * 1000;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: connections }, async () => {
-        while (performance.now() < deadline) {
-          const ms = await once();
-          if (ms < 0) failures++;
-          else latencies.push(ms);
-        }
-      }),
-    );
-    const elapsed = (performance.now() - started) / 1000;
-    agent.destroy();
-    latencies.sort((a, b) => a - b);
+    // REST: N workers, each one keep-alive connection, requests back to back for `seconds`. The same
+    // load on an unauthenticated route of the same server first: the difference is the auth cost.
+    const load = async (path: string, headers: Record<string, string>) => {
+      const agent = new Agent({ keepAlive: true, maxSockets: connections, ca });
+      const latencies: number[] = [];
+      let failures = 0;
+      const once = () =>
+        new Promise<number>((resolve) => {
+          const t0 = performance.now();
+          const req = request(
+            {
+              host: '127.0.0.1',
+              servername: 'localhost',
+              port,
+              path,
+              headers: { ...headers, host: `localhost:${port}` },
+              agent,
+            },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - t0 : -1));
+            },
+          );
+          req.on('error', () => resolve(-1));
+          req.end();
+        });
+      for (let i = 0; i < connections * 4; i++) await once(); // warm-up: TLS handshakes, JIT, pool
+      const deadline = performance.now() + seconds * 1000;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: connections }, async () => {
+          while (performance.now() < deadline) {
+            const ms = await once();
+            if (ms < 0) failures++;
+            else latencies.push(ms);
+          }
+        }),
+      );
+      const elapsed = (performance.now() - started) / 1000;
+      agent.destroy();
+      latencies.sort((a, b) => a - b);
+      return `${connections} connections, ${seconds} s: ${(latencies.length / elapsed).toFixed(0)} req/s, p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms, ${failures} failed`;
+    };
+    console.log(`baseline  GET /bench/ping (public, no auth)   ${await load('/bench/ping', {})}`);
     console.log(
-      `rest      ${connections} connections, ${seconds} s: ${(latencies.length / elapsed).toFixed(0)} req/s, p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms, ${failures} failed`,
+      `rest      GET /api/auth/whoami (Bearer key)   ${await load('/api/auth/whoami', { authorization: `Bearer ${secret}` })}`,
     );
 
     // Fan-out: `clients` sockets, `events` broadcasts one after the other.

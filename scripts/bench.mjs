@@ -22,6 +22,7 @@ const all = {
   policy: ['dist/bench/policy.bench.js'],
   'event-log': ['dist/bench/event-log.bench.js'],
   sandbox: ['dist/bench/sandbox.bench.js'],
+  'gateway-auth': ['dist/bench/gateway-auth.bench.js'],
   'talk-turn': ['dist/bench/talk-turn.bench.js', ...(existsSync(talkBench) ? ['--talk-bench', talkBench] : [])],
 };
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);
