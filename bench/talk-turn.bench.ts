@@ -47,8 +47,10 @@ async function talkBench(script: string, n: string, talkPort: string, ollamaPort
     cloud: false,
     botSecret: secret,
   });
-  await stack.start();
   try {
+    // Inside the try: a stack that fails to start is stopped too (its processes would also die with
+    // this one — the harness preloads die-with-parent — but not before the bench exits).
+    await stack.start();
     await stack.admit('users/alice', 'execute');
     const pids = stack.procs.map((p) => p.child.pid!).filter(Boolean);
     console.log(`palisade idle RSS (8 services): ${rssMiB(pids).toFixed(0)} MiB`);
