@@ -4,10 +4,12 @@
 //    webhooks like Nextcloud 32 and an instant Ollama stand-in): reply-only turns, p50/p99, turns/s
 //    sequential and 20 in flight, and the RSS of all Palisade processes together.
 //      node dist/bench/talk-turn.bench.js --talk-bench <path to bench-talk-turn.mjs> [--n 100]
+//        [--talk-port 18790] [--ollama-port 11435]   (the yardstick's fake Talk and Ollama ports: pick
+//        free ones when another run on the machine uses the defaults)
 // 2. Operator API turns whose safe command smart mode auto-approves (`true`): the model asks `exec`,
 //    the command runs in the sandbox, the model answers. Model time (the stand-in answers at once) is
 //    measured at the stand-in and subtracted: the figure is Palisade's own overhead. p50/p99 over --api-n.
-// Run without --talk-bench to measure only (2).
+// Run without --talk-bench to measure only (2); --api-n 0 skips (2).
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -35,18 +37,20 @@ function rssMiB(pids: number[]): number {
   return kb / 1024;
 }
 
-async function talkBench(script: string, n: string): Promise<void> {
+async function talkBench(script: string, n: string, talkPort: string, ollamaPort: string): Promise<void> {
   const secret = 'b'.repeat(64);
-  // The yardstick brings its own fake Talk (18790) and Ollama stand-in (11435).
+  // The yardstick brings its own fake Talk and Ollama stand-in (default ports 18790 and 11435).
   const stack = new PalisadeStack({
     talk: false,
-    talkUrl: 'http://127.0.0.1:18790',
-    ollamaUrl: 'http://127.0.0.1:11435',
+    talkUrl: `http://127.0.0.1:${talkPort}`,
+    ollamaUrl: `http://127.0.0.1:${ollamaPort}`,
     cloud: false,
     botSecret: secret,
   });
-  await stack.start();
   try {
+    // Inside the try: a stack that fails to start is stopped too (its processes would also die with
+    // this one — the harness preloads die-with-parent — but not before the bench exits).
+    await stack.start();
     await stack.admit('users/alice', 'execute');
     const pids = stack.procs.map((p) => p.child.pid!).filter(Boolean);
     console.log(`palisade idle RSS (8 services): ${rssMiB(pids).toFixed(0)} MiB`);
@@ -62,6 +66,10 @@ async function talkBench(script: string, n: string): Promise<void> {
           '--php-json',
           '--n',
           n,
+          '--talk-port',
+          talkPort,
+          '--ollama-port',
+          ollamaPort,
           '--label',
           'palisade',
         ],
@@ -122,8 +130,9 @@ async function apiBench(runs: number): Promise<void> {
 
 async function main(): Promise<void> {
   const script = arg('talk-bench');
-  if (script) await talkBench(script, arg('n', '100')!);
-  await apiBench(Number(arg('api-n', '200')));
+  if (script) await talkBench(script, arg('n', '100')!, arg('talk-port', '18790')!, arg('ollama-port', '11435')!);
+  const apiN = Number(arg('api-n', '200'));
+  if (apiN > 0) await apiBench(apiN);
 }
 
 main().then(

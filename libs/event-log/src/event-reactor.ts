@@ -4,15 +4,72 @@
 // work with an expected-sequence append (e.g. `agent.turn.started` at the message's sequence), which
 // only one delivery or replica can win. Handlers should start long work and return quickly: messages
 // are handled in order, one at a time.
-import { jetstream } from '@nats-io/jetstream';
+//
+// Deferred acknowledgement (`deferAck: true`): the handler gets the message's `Delivery` and settles
+// it itself — `ack()` once the work is safely recorded, `working()` while it is still running (resets
+// the consumer's ack wait so the message is not handed to another puller), `nak()` to have it
+// redelivered. If the process dies before settling, JetStream redelivers the message after the
+// consumer's ack wait: work started but never recorded is not lost. A handler that throws is nak'd.
+import { jetstream, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { EVENTS_STREAM, type PalisadeEvent } from '@palisade/contracts';
 import { parseStoredEvent } from './event-store';
 
+/** One delivery of a message to a deferred-ack handler. Settling twice is harmless (first wins). */
+export interface Delivery {
+  readonly seq: number;
+  /** 1 on the first delivery; more when the message was redelivered (nak, ack wait expired). */
+  readonly deliveryCount: number;
+  readonly settled: boolean;
+  ack(): void;
+  /** Still working: restarts the consumer's ack wait. Ignored once settled. */
+  working(): void;
+  /** Hand the message back for redelivery after `delayMs`. */
+  nak(delayMs?: number): void;
+  /** Calls `working()` every `everyMs` until settled; returns a function that stops it. */
+  keepAlive(everyMs: number): () => void;
+}
+
 export interface ReactorHandler {
   /** Event types handled; others are acknowledged and skipped. */
   types: readonly string[];
-  handle(event: PalisadeEvent, seq: number): Promise<void>;
+  /**
+   * The handler settles the message itself through the `Delivery` (see the head of this file).
+   * At most one handler per event type may defer.
+   */
+  deferAck?: boolean;
+  handle(event: PalisadeEvent, seq: number, delivery?: Delivery): Promise<void>;
+}
+
+/** A `Delivery` over a JetStream message. */
+export function deliveryOf(msg: Pick<JsMsg, 'seq' | 'info' | 'ack' | 'nak' | 'working'>): Delivery {
+  let settled = false;
+  const settle = (fn: () => void) => {
+    if (settled) return;
+    settled = true;
+    fn();
+  };
+  const delivery: Delivery = {
+    seq: msg.seq,
+    deliveryCount: msg.info.deliveryCount,
+    get settled() {
+      return settled;
+    },
+    ack: () => settle(() => msg.ack()),
+    nak: (delayMs?: number) => settle(() => msg.nak(delayMs)),
+    working: () => {
+      if (!settled) msg.working();
+    },
+    keepAlive: (everyMs: number) => {
+      const timer = setInterval(() => {
+        if (settled) clearInterval(timer);
+        else msg.working();
+      }, everyMs);
+      timer.unref?.();
+      return () => clearInterval(timer);
+    },
+  };
+  return delivery;
 }
 
 export interface EventReactorOptions {
@@ -66,11 +123,20 @@ export class EventReactor {
         while (this.running) {
           const batch = await consumer.fetch({ max_messages: 256, expires: 1_000 });
           for await (const msg of batch) {
-            const ok = await this.dispatch(msg.seq, msg.data, msg.subject);
+            const delivery = deliveryOf(msg);
+            const ok = await this.dispatch(msg.seq, msg.data, msg.subject, delivery);
             // A failed handler gets the message again a little later (a few times, then it is dropped
-            // with a log line so one poison event cannot block the service forever).
-            if (ok || msg.info.deliveryCount >= (this.options.maxDeliveries ?? 5)) msg.ack();
-            else msg.nak(500);
+            // with a log line so one poison event cannot block the service forever). A deferred
+            // handler that returned owns the message: it settles it itself.
+            if (ok === 'deferred') {
+              // settled by the handler, now or later
+            } else if (ok || msg.info.deliveryCount >= (this.options.maxDeliveries ?? 5)) {
+              if (!ok)
+                this.options.log?.(
+                  `reactor ${this.options.durable}: giving up on ${msg.subject} at ${msg.seq} after ${msg.info.deliveryCount} deliveries`,
+                );
+              delivery.ack();
+            } else delivery.nak(500);
             this.lastSeq = msg.seq;
           }
           backoff = 100;
@@ -86,7 +152,12 @@ export class EventReactor {
     }
   }
 
-  private async dispatch(seq: number, data: Uint8Array, subject: string): Promise<boolean> {
+  private async dispatch(
+    seq: number,
+    data: Uint8Array,
+    subject: string,
+    delivery: Delivery,
+  ): Promise<boolean | 'deferred'> {
     let event: PalisadeEvent;
     try {
       event = parseStoredEvent(new TextDecoder().decode(data), seq);
@@ -101,10 +172,14 @@ export class EventReactor {
     if (this.options.maxAgeMs !== undefined && Date.now() - Date.parse(event.time) > this.options.maxAgeMs)
       return true;
     let ok = true;
+    let deferred = false;
     for (const handler of this.options.handlers) {
       if (!handler.types.includes(event.type)) continue;
       try {
-        await handler.handle(event, seq);
+        if (handler.deferAck) {
+          deferred = true;
+          await handler.handle(event, seq, delivery);
+        } else await handler.handle(event, seq);
       } catch (error) {
         this.options.log?.(
           `reactor ${this.options.durable}: ${event.type} at ${seq} failed: ${(error as Error).message}`,
@@ -112,6 +187,8 @@ export class EventReactor {
         ok = false;
       }
     }
+    // A throwing handler (deferred or not) means redelivery, unless the deferred one already settled.
+    if (deferred && (ok || delivery.settled)) return 'deferred';
     return ok;
   }
 }

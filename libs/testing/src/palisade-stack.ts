@@ -15,6 +15,7 @@ import { EventStore } from '@palisade/event-log';
 import {
   connectAs,
   keyFileOf,
+  natsConnections,
   publicKeyFileOf,
   repoRoot,
   serviceEnv,
@@ -71,6 +72,9 @@ export class PalisadeStack {
   passwords?: PasswordsStandin;
   cloudEntryId?: string;
   procs: ServiceProcess[] = [];
+  /** Processes replaced by restart() (their output stays part of logs()). */
+  private readonly retired: ServiceProcess[] = [];
+  private readonly envs = new Map<string, Record<string, string>>();
   admin!: NatsConnection;
   store!: EventStore;
   gatewayPort = 0;
@@ -100,7 +104,26 @@ export class PalisadeStack {
     return path;
   }
 
+  /**
+   * Refuses to start while Palisade services are already connected to this NATS (a stale process from
+   * a killed run would share the durable consumers and queue groups and silently take messages).
+   */
+  static async assertNoServicesConnected(): Promise<void> {
+    const names = new Set(SERVICE_NAMES.map((s) => `palisade-${s}`));
+    const stale = (await natsConnections()).filter((c) => names.has(c.name));
+    if (!stale.length) return;
+    const list = stale.map((c) => `${c.name} (${c.pid ? `pid ${c.pid}` : `pid unknown, ${c.ip}:${c.port}`})`);
+    const pids = stale.flatMap((c) => (c.pid ? [c.pid] : []));
+    throw new Error(
+      `PalisadeStack: Palisade services are already connected to this NATS: ${list.join(', ')}. ` +
+        'They would share the durable consumers and take messages meant for this run; stop them first' +
+        (pids.length ? ` (kill ${[...new Set(pids)].join(' ')})` : '') +
+        '.',
+    );
+  }
+
   async start(): Promise<this> {
+    await PalisadeStack.assertNoServicesConnected();
     this.admin = await connectAs('admin');
     this.store = new EventStore(this.admin);
     this.gatewayPort = await freePort();
@@ -182,6 +205,7 @@ export class PalisadeStack {
     };
     for (const service of SERVICE_NAMES) {
       const env = serviceEnv(service, { ...base[service], ...(this.options.env?.[service] ?? {}) });
+      this.envs.set(service, env);
       this.procs.push(startServiceProcess(service, env));
     }
     // With an external model (the bench brings its own, started later) llm-router may be degraded at
@@ -218,6 +242,44 @@ export class PalisadeStack {
     return this;
   }
 
+  /** The running process of one service. */
+  proc(service: string): ServiceProcess {
+    const proc = this.procs.find((p) => p.name === service);
+    if (!proc) throw new Error(`no ${service} process in this stack`);
+    return proc;
+  }
+
+  /**
+   * Stops one service with `signal` (SIGTERM: graceful; SIGKILL: a crash) and starts it again with the
+   * same environment; resolves once it answers health again (and, for the gateway, HTTPS).
+   */
+  async restart(service: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<ServiceProcess> {
+    const old = this.proc(service);
+    if (signal === 'SIGSTOP' || signal === 'SIGCONT') throw new Error('restart needs a signal that ends the process');
+    await old.signal(signal);
+    if (old.child.exitCode === null && old.child.signalCode === null) await old.stop();
+    this.retired.push(old);
+    const fresh = startServiceProcess(service, this.envs.get(service)!);
+    this.procs[this.procs.indexOf(old)] = fresh;
+    await waitFor(
+      `${service} answers health after restart`,
+      async () =>
+        (await this.admin.request(`health.${service}`, '', { timeout: 2_000 }).catch(() => undefined))
+          ? true
+          : undefined,
+      60_000,
+      200,
+    );
+    if (service === 'gateway')
+      await waitFor(
+        'gateway https after restart',
+        async () =>
+          ((await this.gateway.call('/healthz').catch(() => undefined))?.status ?? 0) > 0 || undefined,
+        30_000,
+      );
+    return fresh;
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.procs.map((p) => p.stop()));
     await Promise.all(
@@ -231,7 +293,7 @@ export class PalisadeStack {
 
   /** All service output so far (for assertions that something never appears). */
   logs(): string {
-    return this.procs.map((p) => p.output()).join('\n');
+    return [...this.retired, ...this.procs].map((p) => p.output()).join('\n');
   }
 
   /** An API key made the way an operator makes one: the CLI, on the gateway's own state. */

@@ -3,6 +3,7 @@
 import type {
   AgentToolCalledData,
   AgentToolResultData,
+  AgentTurnStartedData,
   ChatMessage,
   ChatMessageReceivedData,
   ChatMessageSentData,
@@ -26,6 +27,41 @@ export interface SessionFacts {
   unanswered: number;
   /** Sequence of the last event (the aggregate's version). */
   version: number;
+  /**
+   * The newest turn that started and has neither completed nor failed. While its owner works, its
+   * delivery stays unacknowledged; if the owner died, the message comes back and the turn is taken over.
+   */
+  openTurn?: {
+    turn: string;
+    seq: number;
+    trigger: string;
+    /** Its final reply is already in the session (sent outside any tool call). */
+    replied: boolean;
+    /** Tool calls without a result yet. */
+    openToolCalls: number;
+  };
+}
+
+/** What a delivery of a message (or cron firing) should do with the session as it stands. */
+export type TurnDecision =
+  | { kind: 'run' }
+  | { kind: 'take-over'; abandoned: string }
+  | { kind: 'close'; abandoned: string }
+  | { kind: 'skip'; reason: string };
+
+/**
+ * At-least-once delivery meets exactly-once turns. A message that is still owed a turn gets one (the
+ * claim decides between concurrent deliveries). A redelivered message whose turn started but never
+ * ended belongs to an owner that stopped (a live owner keeps its delivery from being redelivered):
+ * the turn is run again — unless its final reply was already sent, then it is only closed.
+ */
+export function decideTurn(facts: SessionFacts, redelivered: boolean): TurnDecision {
+  if (facts.unanswered > 0 && facts.lastMessage) return { kind: 'run' };
+  if (!facts.openTurn) return { kind: 'skip', reason: 'already answered' };
+  if (!redelivered) return { kind: 'skip', reason: 'turn in progress' };
+  if (facts.openTurn.replied) return { kind: 'close', abandoned: facts.openTurn.turn };
+  if (!facts.lastMessage) return { kind: 'skip', reason: 'nothing to answer' };
+  return { kind: 'take-over', abandoned: facts.openTurn.turn };
 }
 
 export function sessionFacts(events: readonly SessionEvent[]): SessionFacts {
@@ -49,10 +85,25 @@ export function sessionFacts(events: readonly SessionEvent[]): SessionFacts {
         facts.unanswered += 1;
         break;
       }
-      case 'agent.turn.started':
+      case 'agent.turn.started': {
+        const data = event.data as AgentTurnStartedData;
         facts.unanswered = 0;
+        facts.openTurn = { turn: data.turn, seq, trigger: data.trigger, replied: false, openToolCalls: 0 };
+        break;
+      }
+      case 'agent.turn.completed':
+      case 'agent.turn.failed':
+        if (facts.openTurn?.turn === (event.data as { turn: string }).turn) facts.openTurn = undefined;
+        break;
+      case 'agent.tool.called':
+        if (facts.openTurn) facts.openTurn.openToolCalls += 1;
+        break;
+      case 'chat.message.sent':
+        // Approval notices are sent inside a tool call; the final reply (or failure notice) outside.
+        if (facts.openTurn && facts.openTurn.openToolCalls === 0) facts.openTurn.replied = true;
         break;
       case 'agent.tool.result':
+        if (facts.openTurn) facts.openTurn.openToolCalls = Math.max(0, facts.openTurn.openToolCalls - 1);
         if ((event.data as AgentToolResultData).tainted) facts.tainted = true;
         break;
       case 'session.taint.cleared':

@@ -33,7 +33,7 @@ import { ConcurrencyError, type EventStore } from '@palisade/event-log';
 import type { NatsRpcClient } from '@palisade/nats';
 import type { AgentStateReader } from './agent-state';
 import type { ApprovalWaiter } from './approval-waiter';
-import { buildContext, sessionFacts, type SessionFacts, toolsFor } from './session-context';
+import { buildContext, decideTurn, sessionFacts, type SessionFacts, toolsFor } from './session-context';
 import type { SessionReader } from './session-reader';
 
 export interface TurnRunnerOptions {
@@ -63,10 +63,42 @@ interface TurnContext {
 }
 
 const GATEWAY_ACTOR: EventActor = { type: 'service', id: 'gateway' };
+
+export const MODEL_UNAVAILABLE_NOTICE =
+  'The model is unavailable right now (it did not answer in time); nothing was done. Please try again later.';
+export const GENERIC_FAILURE_NOTICE = 'Something went wrong; nothing more was done for this message.';
+
+/** llm-router did not answer the completion (timeout, no responder, or an error reply). */
+export class ModelUnavailableError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(
+      `model unavailable: ${cause instanceof RpcError ? `${cause.code}: ${cause.message}` : (cause as Error)?.message}`,
+    );
+  }
+}
+
+/** The reason recorded in agent.turn.failed (internal detail; never shown to the user). */
+export function failureReason(error: unknown): string {
+  if (error instanceof RpcError) return `${error.code}: ${error.message}`;
+  return (error as Error)?.message ?? String(error);
+}
+
+/** What the conversation is told when a claimed turn fails: never silence, never internals. */
+export function failureNotice(error: unknown): string | undefined {
+  if (error instanceof RpcError && error.code === 'frozen') return undefined;
+  if (error instanceof ModelUnavailableError) {
+    // The agent was frozen while the model was being asked: the freeze notice is the operator's.
+    if (error.cause instanceof RpcError && error.cause.code === 'frozen') return undefined;
+    return MODEL_UNAVAILABLE_NOTICE;
+  }
+  return GENERIC_FAILURE_NOTICE;
+}
 const MAX_OUTPUT_TO_MODEL = 16_000;
 
 export class TurnRunner {
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Turns this process is running right now. */
+  private readonly live = new Set<string>();
 
   constructor(
     private readonly store: EventStore,
@@ -90,76 +122,135 @@ export class TurnRunner {
     return next;
   }
 
-  /** A message arrived (channel or operator API): run a turn if one is still owed. */
-  onMessage(session: string): Promise<TurnOutcome> {
+  /**
+   * A message arrived (channel or operator API): run a turn if one is still owed. `redelivered`: the
+   * message came back from the log after its first delivery was never acknowledged (see decideTurn).
+   * Rejects only when nothing was claimed (the caller has the message redelivered); once claimed,
+   * the turn ends as completed or failed — both recorded.
+   */
+  onMessage(session: string, options: { redelivered?: boolean } = {}): Promise<TurnOutcome> {
     return this.serialize(session, async () => {
       const events = await this.sessions.read(session);
       const facts = sessionFacts(events);
-      if (!facts.unanswered || !facts.lastMessage) return { status: 'skipped' };
-      return this.run(
+      if (!facts.lastMessage) return { status: 'skipped', reason: 'nothing to answer' };
+      return this.decideAndRun(
         session,
         facts,
         'message',
         facts.lastMessage.correlationId,
         facts.lastMessage.id,
         facts.trust,
+        options.redelivered ?? false,
       );
     });
   }
 
-  /** A cron job fired: its prompt becomes a message in the job's session and starts a fresh turn. */
-  onCronFired(fired: PalisadeEvent): Promise<TurnOutcome> {
+  /**
+   * A cron job fired: its prompt becomes a message in the job's session and starts a fresh turn.
+   * Retry-safe: the prompt is appended once (found again by the firing's id on redelivery), and the
+   * turn for it is claimed like any other — a redelivery neither doubles nor drops it.
+   */
+  onCronFired(fired: PalisadeEvent, options: { redelivered?: boolean } = {}): Promise<TurnOutcome> {
     const data = fired.data as CronJobFiredData;
     return this.serialize(data.session, async () => {
       const definition = await this.jobDefinition(data.job);
       if (!definition?.prompt) return { status: 'skipped', reason: 'job has no prompt' };
       const before = await this.sessions.read(data.session);
-      if (
-        before.some(
-          ({ event }) =>
-            event.type === 'chat.message.received' &&
-            (event.data as ChatMessageReceivedData).messageId === fired.id,
-        )
-      ) {
-        return { status: 'skipped', reason: 'already delivered' };
-      }
       const known = sessionFacts(before);
-      const message = createEvent({
-        type: 'chat.message.received',
-        source: 'gateway',
-        aggregateId: data.session,
-        data: {
-          channel: known.channel ?? 'cron',
-          conversation: known.conversation ?? data.job,
-          sender: `cron:${data.job}`,
-          messageId: fired.id,
-          text: definition.prompt,
-          level: fired.trust === 'trusted' ? 'admin' : 'read-only',
-        },
-        correlationId: fired.correlationid,
-        causationId: fired.id,
-        actor: { type: 'system', id: 'cron' },
-        trust: fired.trust,
-      });
-      const appended = await this.store.append(message, known.version || 'none');
+      const delivered = before.find(
+        ({ event }) =>
+          event.type === 'chat.message.received' &&
+          (event.data as ChatMessageReceivedData).messageId === fired.id,
+      );
+      let promptSeq: number;
+      let promptId: string;
+      if (delivered) {
+        promptSeq = delivered.seq;
+        promptId = delivered.event.id;
+      } else {
+        const message = createEvent({
+          type: 'chat.message.received',
+          source: 'gateway',
+          aggregateId: data.session,
+          data: {
+            channel: known.channel ?? 'cron',
+            conversation: known.conversation ?? data.job,
+            sender: `cron:${data.job}`,
+            messageId: fired.id,
+            text: definition.prompt,
+            level: fired.trust === 'trusted' ? 'admin' : 'read-only',
+          },
+          correlationId: fired.correlationid,
+          causationId: fired.id,
+          actor: { type: 'system', id: 'cron' },
+          trust: fired.trust,
+        });
+        // Expected version: a concurrent append makes this delivery fail and come back.
+        promptSeq = (await this.store.append(message, known.version || 'none')).seq;
+        promptId = message.id;
+      }
       const events = await this.sessions.read(data.session);
       // A cron turn starts untainted: its context begins at its own prompt.
       const facts = {
-        ...sessionFacts(events.filter((e) => e.seq >= appended.seq)),
+        ...sessionFacts(events.filter((e) => e.seq >= promptSeq)),
         channel: known.channel,
         conversation: known.conversation,
       };
-      return this.run(
+      return this.decideAndRun(
         data.session,
         facts,
         'cron',
         fired.correlationid,
-        message.id,
+        promptId,
         fired.trust,
-        appended.seq,
+        options.redelivered ?? false,
+        promptSeq,
         data.job,
       );
     });
+  }
+
+  private async decideAndRun(
+    session: string,
+    facts: SessionFacts,
+    trigger: 'message' | 'cron',
+    correlationId: string,
+    causationId: string,
+    trust: Trust,
+    redelivered: boolean,
+    fromSeq?: number,
+    job?: string,
+  ): Promise<TurnOutcome> {
+    // A turn this process is running itself is alive, whatever the delivery count says.
+    const ownerGone = redelivered && !(facts.openTurn && this.live.has(facts.openTurn.turn));
+    const decision = decideTurn(facts, ownerGone);
+    switch (decision.kind) {
+      case 'skip':
+        return { status: 'skipped', reason: decision.reason };
+      case 'close': {
+        const ctx: TurnContext = { session, turn: decision.abandoned, facts, correlationId, causationId, trust };
+        try {
+          await this.append(ctx, 'agent.turn.completed', { turn: decision.abandoned }, facts.version);
+        } catch (error) {
+          if (error instanceof ConcurrencyError) return { status: 'skipped', reason: 'claimed elsewhere' };
+          throw error;
+        }
+        this.options.log(`turn ${decision.abandoned} in ${session} had replied before its owner stopped; closed`);
+        return { turn: decision.abandoned, status: 'completed' };
+      }
+      default:
+        return this.run(
+          session,
+          facts,
+          trigger,
+          correlationId,
+          causationId,
+          trust,
+          fromSeq,
+          job,
+          decision.kind === 'take-over' ? decision.abandoned : undefined,
+        );
+    }
   }
 
   private async run(
@@ -171,10 +262,12 @@ export class TurnRunner {
     trust: Trust,
     fromSeq?: number,
     job?: string,
+    abandoned?: string,
   ): Promise<TurnOutcome> {
     const turn = uuidv7();
     const ctx: TurnContext = { session, turn, facts, correlationId, causationId, trust, fromSeq };
     try {
+      // The claim: only the delivery (or replica) that saw this exact version of the session wins.
       await this.append(
         ctx,
         'agent.turn.started',
@@ -185,8 +278,16 @@ export class TurnRunner {
       if (error instanceof ConcurrencyError) return { status: 'skipped', reason: 'claimed elsewhere' };
       throw error;
     }
+    this.live.add(turn);
     const started = Date.now();
     try {
+      if (abandoned) {
+        this.options.log(`turn ${abandoned} in ${session} was abandoned by a stopped gateway; taken over by ${turn}`);
+        await this.append(ctx, 'agent.turn.failed', {
+          turn: abandoned,
+          reason: `abandoned: its gateway stopped mid-turn; taken over by turn ${turn}`,
+        });
+      }
       const state = await this.agent.get();
       if (state.frozen) throw new RpcError('frozen', 'the agent is frozen');
       const identity = this.agent.identityText(state);
@@ -207,9 +308,13 @@ export class TurnRunner {
           sensitive: false,
           correlationId: ctx.correlationId,
         };
-        last = await this.rpc.request<LlmCompleteReply>(LLM_COMPLETE, request, {
-          timeoutMs: this.options.llmTimeoutMs,
-        });
+        try {
+          last = await this.rpc.request<LlmCompleteReply>(LLM_COMPLETE, request, {
+            timeoutMs: this.options.llmTimeoutMs,
+          });
+        } catch (error) {
+          throw new ModelUnavailableError(error);
+        }
         const calls = last.message.toolCalls ?? [];
         if (!calls.length) {
           text = last.message.content;
@@ -238,20 +343,17 @@ export class TurnRunner {
       });
       return { turn, status: 'completed', reply };
     } catch (error) {
-      const reason = error instanceof RpcError ? `${error.code}: ${error.message}` : (error as Error).message;
+      const reason = failureReason(error);
       this.options.log(`turn ${turn} in ${session} failed: ${reason}`);
       // The user hears why nothing came back, in plain words (no internals).
-      const notice =
-        error instanceof RpcError && error.code === 'frozen'
-          ? undefined
-          : error instanceof RpcError && /llm|unavailable/.test(error.code)
-            ? 'The model is unavailable right now; nothing was done. Please try again later.'
-            : 'Something went wrong; nothing more was done for this message.';
+      const notice = failureNotice(error);
       if (notice) await this.say(ctx, notice).catch(() => undefined);
       await this.append(ctx, 'agent.turn.failed', { turn, reason: reason.slice(0, 900) }).catch(
         () => undefined,
       );
       return { turn, status: 'failed', reason };
+    } finally {
+      this.live.delete(turn);
     }
   }
 

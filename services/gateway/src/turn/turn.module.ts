@@ -1,13 +1,18 @@
 import { Inject, Injectable, Logger, Module, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { EventReactor, EventStore } from '@palisade/event-log';
+import { type Delivery, EventReactor, EventStore } from '@palisade/event-log';
 import { NATS_CONNECTION, NatsRpcClient, SERVICE_CONFIG } from '@palisade/nats';
 import type { ChatMessageReceivedData } from '@palisade/contracts';
 import type { GatewayConfig } from '../gateway.config';
 import { AgentStateReader } from './agent-state';
 import { ApprovalWaiter } from './approval-waiter';
 import { SessionReader } from './session-reader';
-import { TurnRunner } from './turn-runner';
+import { type TurnOutcome, TurnRunner } from './turn-runner';
+
+/** In-progress heartbeat while a turn runs (the durable's ack wait is 30 s). */
+const HEARTBEAT_MS = 10_000;
+const RETRY_DELAY_MS = 1_000;
+const MAX_DELIVERIES = 10;
 
 /** Channel name of sessions opened through the operator API (the API runs their turns itself). */
 export const OPERATOR_CHANNEL = 'operator';
@@ -52,21 +57,23 @@ export class TurnService implements OnModuleInit, OnModuleDestroy {
       handlers: [
         {
           types: ['chat.message.received'],
-          handle: async (event) => {
+          deferAck: true,
+          handle: async (event, _seq, delivery) => {
             const data = event.data as ChatMessageReceivedData;
             // Operator API turns are run by the API call itself; cron prompts by the cron path.
-            if (data.channel === OPERATOR_CHANNEL || event.actortype === 'system') return;
-            void this.runner
-              .onMessage(event.subject)
-              .catch((e: Error) => this.logger.error(`turn failed: ${e.message}`));
+            if (data.channel === OPERATOR_CHANNEL || event.actortype === 'system') return delivery!.ack();
+            this.settleWhenDone(delivery!, 'turn', () =>
+              this.runner.onMessage(event.subject, { redelivered: delivery!.deliveryCount > 1 }),
+            );
           },
         },
         {
           types: ['cron.job.fired'],
-          handle: async (event) => {
-            void this.runner
-              .onCronFired(event)
-              .catch((e: Error) => this.logger.error(`cron turn failed: ${e.message}`));
+          deferAck: true,
+          handle: async (event, _seq, delivery) => {
+            this.settleWhenDone(delivery!, 'cron turn', () =>
+              this.runner.onCronFired(event, { redelivered: delivery!.deliveryCount > 1 }),
+            );
           },
         },
         { types: ['exec.approval.resolved'], handle: async (event) => this.waiter.resolved(event) },
@@ -76,6 +83,31 @@ export class TurnService implements OnModuleInit, OnModuleDestroy {
         },
       ],
     });
+  }
+
+  /**
+   * Delivery guarantee of turns: the message stays unacknowledged (kept alive with in-progress
+   * heartbeats) until its turn has a recorded end — completed, failed with a notice to the user, or
+   * found not owed. If the gateway dies first, JetStream redelivers the message after the consumer's
+   * ack wait and the next gateway takes the turn over (TurnRunner.decideTurn). A failure before the
+   * turn was claimed (e.g. NATS unreachable) hands the message back for a later retry.
+   */
+  private settleWhenDone(delivery: Delivery, what: string, work: () => Promise<TurnOutcome>): void {
+    const stop = delivery.keepAlive(HEARTBEAT_MS);
+    void work()
+      .then(
+        () => delivery.ack(),
+        (e: Error) => {
+          if (delivery.deliveryCount >= MAX_DELIVERIES) {
+            this.logger.error(`${what} failed ${delivery.deliveryCount} times, giving up: ${e.message}`);
+            delivery.ack();
+          } else {
+            this.logger.warn(`${what} not started (delivery ${delivery.deliveryCount}), retrying: ${e.message}`);
+            delivery.nak(RETRY_DELAY_MS);
+          }
+        },
+      )
+      .finally(stop);
   }
 
   onModuleInit(): void {
