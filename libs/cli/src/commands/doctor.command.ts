@@ -13,7 +13,9 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect as tlsConnect } from 'node:tls';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import Docker from 'dockerode';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { Client } from 'pg';
@@ -22,13 +24,24 @@ import { connectNats } from '@palisade/nats';
 import { parseArgs } from '../args';
 import { verifyLedger } from '../audit/ledger-verifier';
 import { infraEnv } from '../infra/infra-env';
-import { natsSeedFile, pgPasswordFile, publicKeyFile } from '../paths';
+import { natsSeedFile, pgPasswordFile, publicKeyFile, repoRoot } from '../paths';
 import { openGatewayState } from './auth.command';
 
 const run = promisify(execFile);
 
-/** Default allowed ports on the agent VM (vm-layout: ssh, gateway HTTPS, channels webhook, NATS for SOC). */
-export const AGENT_ALLOWED_PORTS = [22, 8443, 8080, 4222];
+/** Fallback when no layout file is found: the agent VM of vm-layout (ssh, gateway, channels, NATS for SOC). */
+export const AGENT_ALLOWED_PORTS = [22, 18443, 18788, 4222];
+
+/**
+ * Ports a VM of the layout (vm-layout/layout.yaml) may listen on off-host: every `runs` entry with a
+ * port whose bind is not loopback or none.
+ */
+export function allowedPortsFromLayout(file: string, vm: string): number[] {
+  const layout = parseYaml(readFileSync(file, 'utf8')) as { vms?: Record<string, { runs?: { port?: number; bind?: string }[] }> };
+  const entry = layout.vms?.[vm];
+  if (!entry) throw new Error(`${file} has no VM named ${vm} (VMs: ${Object.keys(layout.vms ?? {}).join(', ')})`);
+  return [...new Set((entry.runs ?? []).filter((r) => typeof r.port === 'number' && r.bind !== 'loopback' && r.bind !== 'none').map((r) => r.port as number))].sort((a, b) => a - b);
+}
 
 export const CHECKS = ['listening', 'firewall', 'docker-tcp', 'docker-socket', 'gateway-tls', 'operator-password', 'nats-auth', 'ledger'] as const;
 export type CheckName = (typeof CHECKS)[number];
@@ -41,8 +54,10 @@ export interface CheckResult {
 }
 
 const HELP = `usage: palisade doctor [options]
-  --allow-ports P,P,...   ports that may listen on non-loopback addresses
-                          (default: $PALISADE_DOCTOR_ALLOWED_PORTS or ${AGENT_ALLOWED_PORTS.join(',')})
+  --layout FILE --vm NAME the layout and the VM this host is (default vm-layout/layout.yaml, agent):
+                          ports its services listen on off-host are the allowed ones
+  --allow-ports P,P,...   ports that may listen on non-loopback addresses, instead of the layout's
+                          (also $PALISADE_DOCTOR_ALLOWED_PORTS; without a layout: ${AGENT_ALLOWED_PORTS.join(',')})
   --gateway URL           the gateway (default https://127.0.0.1:$PALISADE_GATEWAY_PORT, port 18443)
   --only a,b / --skip a,b which checks to run (${CHECKS.join(', ')})
   --json                  one JSON document instead of lines
@@ -283,7 +298,13 @@ const list = (value: unknown): string[] =>
     .filter(Boolean);
 
 export async function runDoctor(flags: Record<string, string | boolean>): Promise<CheckResult[]> {
-  const allowed = list(flags['allow-ports'] ?? process.env.PALISADE_DOCTOR_ALLOWED_PORTS ?? AGENT_ALLOWED_PORTS.join(',')).map(Number);
+  const layoutFile = String(flags.layout ?? join(repoRoot(), 'vm-layout', 'layout.yaml'));
+  const explicit = flags['allow-ports'] ?? process.env.PALISADE_DOCTOR_ALLOWED_PORTS;
+  const allowed = explicit
+    ? list(explicit).map(Number)
+    : existsSync(layoutFile)
+      ? allowedPortsFromLayout(layoutFile, String(flags.vm ?? 'agent'))
+      : AGENT_ALLOWED_PORTS;
   const only = flags.only ? list(flags.only) : [...CHECKS];
   const skip = list(flags.skip);
   for (const name of [...only, ...skip]) if (!(CHECKS as readonly string[]).includes(name)) throw new Error(`unknown check ${name} (checks: ${CHECKS.join(', ')})`);
@@ -318,7 +339,7 @@ export async function runDoctorCommand(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const { flags } = parseArgs(args, { 'allow-ports': 'string', gateway: 'string', only: 'string', skip: 'string', json: 'boolean' });
+  const { flags } = parseArgs(args, { layout: 'string', vm: 'string', 'allow-ports': 'string', gateway: 'string', only: 'string', skip: 'string', json: 'boolean' });
   const results = await runDoctor(flags);
   const ok = results.every((r) => r.ok);
   if (flags.json) console.log(JSON.stringify({ ok, checks: results }, null, 2));

@@ -4,13 +4,13 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { createTestCa, freePort, repoRoot, waitFor } from '@palisade/testing';
-import { checkDockerSocket, checkGatewayTls, checkListening, checkNatsAuth, runDoctor, tcpListeners } from './doctor.command';
+import { allowedPortsFromLayout, checkDockerSocket, checkGatewayTls, checkListening, checkNatsAuth, runDoctor, tcpListeners } from './doctor.command';
 
 const run = promisify(execFile);
 const listen = (server: Server, host: string, port = 0): Promise<number> =>
@@ -33,6 +33,29 @@ describe('palisade doctor', () => {
     expect(result.detail).not.toContain('5432');
     expect(result.fix).toBeDefined();
     expect(checkListening(listeners.slice(0, 3), [22, 8443]).ok).toBe(true);
+  });
+
+  test('the allowed ports come from the layout: the services of the VM that bind off-host', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'doctor-layout-'));
+    try {
+      const file = join(dir, 'layout.yaml');
+      writeFileSync(
+        file,
+        [
+          'vms:',
+          '  agent:',
+          '    runs:',
+          '      - { name: gateway, port: 18443, bind: private }',
+          '      - { name: postgres, port: 5432, bind: loopback }',
+          '      - { name: ledger, bind: none }',
+          '      - { name: sshd, port: 22, bind: private }',
+        ].join('\n'),
+      );
+      expect(allowedPortsFromLayout(file, 'agent')).toEqual([22, 18443]);
+      expect(() => allowedPortsFromLayout(file, 'ollama')).toThrow(/no VM named ollama/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a plain-HTTP listener on a forbidden port is reported; once it is gone, it is not', async () => {
