@@ -38,6 +38,8 @@ install_packages() {
   command -v ss >/dev/null || missing+=(iproute2)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v nft >/dev/null || missing+=(nftables)
+  # The Compose test and docs/compose.md: Debian's Compose (v1) when neither v1 nor the v2 plugin is there.
+  command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
   command -v openssl >/dev/null || missing+=(openssl)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing from Debian: ${missing[*]}"

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { runAgentCommand } from './commands/agent.command';
 import { runAuditCommand } from './commands/audit.command';
 import { runAuthCommand } from './commands/auth.command';
+import { runDoctorCommand } from './commands/doctor.command';
 import { runInfraCommand } from './commands/infra.command';
 
 interface CommandGroup {
@@ -13,6 +14,7 @@ interface CommandGroup {
 export const COMMANDS: Record<string, CommandGroup> = {
   agent: { summary: 'the kill switch: freeze, thaw, status', run: runAgentCommand },
   auth: { summary: 'operator password and API keys: set-password, create-api-key, list-api-keys, revoke-api-key', run: runAuthCommand },
+  doctor: { summary: 'check this host against the deployment: sockets, firewall, Docker, TLS, password, NATS, ledger', run: runDoctorCommand },
   audit: { summary: 'the tamper-evident ledger: verify, tail (SOC feed), pubkey', run: runAuditCommand },
   infra: { summary: 'local infrastructure: secrets, nats-config, setup (used by scripts/infra.sh)', run: runInfraCommand },
 };

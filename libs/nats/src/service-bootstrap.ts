@@ -2,6 +2,7 @@
 // health, graceful shutdown. Services differ only in their module and their config class.
 import { DynamicModule, Global, INestApplicationContext, LoggerService, Module, Type, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { rename, writeFile } from 'node:fs/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { BaseServiceConfig, ConfigError, describeConfig, loadConfig, readSecretFile } from '@palisade/config';
 import { JsonLogger, registerSecret, startTelemetry, traceparentOf, tracedHandle, tracedRequest } from '@palisade/telemetry';
@@ -133,6 +134,7 @@ export async function bootstrapService<C extends BaseServiceConfig>(
     app = micro;
   }
   checks = options.healthChecks?.(app);
+  const healthFile = startHealthFile(() => transport.health());
   logger.log(`${options.service} ready`);
 
   return {
@@ -140,11 +142,35 @@ export async function bootstrapService<C extends BaseServiceConfig>(
     nc,
     health: () => transport.health(),
     close: async () => {
+      if (healthFile) clearInterval(healthFile);
       await app.close();
       if (!nc.isClosed()) await nc.drain().catch(() => undefined);
       await telemetry.shutdown();
     },
   };
+}
+
+/**
+ * For container health checks (infra/docker/healthcheck.js): when PALISADE_HEALTH_FILE is set, the
+ * service's own health report is written there every 5 s (atomically: temp file + rename). The file
+ * holds only status and check results, no configuration and no secret.
+ */
+function startHealthFile(health: () => Promise<HealthReport>): NodeJS.Timeout | undefined {
+  const file = process.env.PALISADE_HEALTH_FILE;
+  if (!file) return undefined;
+  const write = async (): Promise<void> => {
+    try {
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify(await health()), { mode: 0o600 });
+      await rename(tmp, file);
+    } catch {
+      // A stale file makes the health check fail, which is the right signal.
+    }
+  };
+  void write();
+  const timer = setInterval(() => void write(), 5_000);
+  timer.unref();
+  return timer;
 }
 
 /** Entry point helper: start, and on failure exit non-zero with the reason already logged. */

@@ -43,6 +43,15 @@ export interface GatewayState {
   close: () => Promise<void>;
 }
 
+/**
+ * Inside the gateway's container (PALISADE_SERVICE=gateway, e.g. `docker compose exec gateway palisade
+ * auth …`) the CLI uses the gateway's own secret files from its environment; elsewhere the ones under
+ * $PALISADE_HOME/secrets.
+ */
+function gatewaySecret(variable: 'PALISADE_PG_PASSWORD_FILE' | 'PALISADE_NATS_SEED_FILE', fallback: string): string {
+  return process.env.PALISADE_SERVICE === 'gateway' && process.env[variable] ? (process.env[variable] as string) : fallback;
+}
+
 /** PostgreSQL as the gateway's role and NATS as the gateway's user (the CLI acts for the gateway). */
 export async function openGatewayState(needNats = true): Promise<GatewayState> {
   const env = infraEnv();
@@ -51,7 +60,7 @@ export async function openGatewayState(needNats = true): Promise<GatewayState> {
     port: env.pgPort,
     database: env.pgDatabase,
     user: 'palisade_gateway',
-    password: readFileSync(pgPasswordFile('palisade_gateway'), 'utf8').trim(),
+    password: readFileSync(gatewaySecret('PALISADE_PG_PASSWORD_FILE', pgPasswordFile('palisade_gateway')), 'utf8').trim(),
   });
   await db.connect();
   let nc: NatsConnection | undefined;
@@ -60,7 +69,7 @@ export async function openGatewayState(needNats = true): Promise<GatewayState> {
       nc = await connectNats({
         user: 'gateway',
         url: env.natsUrl,
-        seed: readFileSync(natsSeedFile('gateway'), 'utf8').trim(),
+        seed: readFileSync(gatewaySecret('PALISADE_NATS_SEED_FILE', natsSeedFile('gateway')), 'utf8').trim(),
         reconnect: false,
       });
     }

@@ -5,6 +5,16 @@ import { palisadeHome } from '../paths';
 /** Connection facts written by scripts/infra.sh (URLs and ports only; secrets stay in files). */
 export function infraEnv(home = palisadeHome()) {
   const file = join(home, 'infra.env');
+  const fromProcess = ['PALISADE_NATS_URL', 'PALISADE_PG_HOST', 'PALISADE_PG_PORT', 'PALISADE_PG_DATABASE'].every((k) => !!process.env[k]);
+  // Inside a service's container the service's own environment says where everything is.
+  if (!existsSync(file) && fromProcess) {
+    return {
+      natsUrl: process.env.PALISADE_NATS_URL as string,
+      pgHost: process.env.PALISADE_PG_HOST as string,
+      pgPort: Number(process.env.PALISADE_PG_PORT),
+      pgDatabase: process.env.PALISADE_PG_DATABASE as string,
+    };
+  }
   if (!existsSync(file)) throw new Error(`${file} not found: start the infrastructure first (sudo bash scripts/infra.sh up)`);
   const env: Record<string, string> = {};
   for (const line of readFileSync(file, 'utf8').split('\n')) {

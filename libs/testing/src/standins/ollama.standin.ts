@@ -71,6 +71,8 @@ export interface OllamaRecordedRequest {
 
 export interface OllamaStandinOptions {
   port?: number;
+  /** Address to listen on (default loopback; e.g. the Docker bridge address for containers to reach). */
+  host?: string;
   /** Model names served by /api/tags (default ["standin:latest"]). A name without a tag also matches ":latest". */
   models?: string[];
   version?: string;
@@ -109,6 +111,7 @@ export class OllamaStandin {
   private readonly models: string[];
   private readonly version: string;
   private readonly maxBodyBytes: number;
+  private readonly host: string;
   private readonly script = new LlmScript<OllamaChatRequest>();
 
   /** Every request received (all paths, accepted or refused). */
@@ -119,6 +122,7 @@ export class OllamaStandin {
     this.models = options.models ?? ['standin:latest'];
     this.version = options.version ?? '0.12.6';
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.host = options.host ?? '127.0.0.1';
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -135,7 +139,7 @@ export class OllamaStandin {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.host}:${this.port}`;
   }
 
   /** true: close the listener and every connection (clients get ECONNREFUSED); false: listen again on the same port. */
@@ -157,7 +161,7 @@ export class OllamaStandin {
       });
     });
     server.keepAliveTimeout = 60_000;
-    this.port = await listen(server, this.port);
+    this.port = await listen(server, this.port, this.host);
     this.server = server;
   }
 

@@ -59,6 +59,8 @@ export interface TalkConversationConfig {
 export interface TalkStandinOptions {
   /** 0 (default) picks a free port. */
   port?: number;
+  /** Address to listen on (default loopback; e.g. the Docker bridge address for containers to reach). */
+  host?: string;
   /** X-Nextcloud-Talk-Backend value; default this stand-in's own base URL + "/". */
   backendUrl?: string;
   bots?: TalkBotConfig[];
@@ -333,9 +335,10 @@ export class TalkStandin {
       });
     });
     server.keepAliveTimeout = 60_000;
-    this.port = await listen(server, this.port);
+    const host = this.opts.host ?? '127.0.0.1';
+    this.port = await listen(server, this.port, host);
     this.server = server;
-    this.baseUrl = `http://127.0.0.1:${this.port}`;
+    this.baseUrl = `http://${host}:${this.port}`;
     return { url: this.baseUrl, port: this.port };
   }
 

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Prepares the files docker-compose.yml (profile agent) mounts, once per agent VM:
+#   bash scripts/compose-init.sh            (root; idempotent: existing secrets are never overwritten)
+#
+# Everything goes to $PALISADE_DEPLOY_DIR (default <repo>/.palisade/deploy, git-ignored):
+#   secrets/nats/<principal>.nk   NATS nkey seeds, one per service + admin + soc
+#   secrets/pg/<role>.pw          PostgreSQL passwords (postgres superuser, one role per service)
+#   secrets/keys/*.pem            Ed25519 keys: ledger checkpoints, approval grants (+ public keys)
+#   secrets/talk-bot-secret       the Talk bot's shared secret (register the bot in Nextcloud with it)
+#   nats/nats.conf                nats-server config rendered from the permission manifest (public nkeys)
+#   channels.json                 channel list (PALISADE_TALK_URL set: one Talk channel "talk-main")
+# The secrets are made inside the service image (`palisade infra secrets`, no Node needed on the host),
+# each owned by the uid of the container that mounts it as a Compose secret (10001 services, 10002 nats,
+# 10003 postgres), mode 600 in mode-700 directories (host root can read them; no other host user can).
+# Also writes $PALISADE_DEPLOY_DIR/compose.env: PALISADE_DEPLOY_DIR and PALISADE_DOCKER_GID (paths and
+# ids, no secrets) for `docker compose --env-file`.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEPLOY="${PALISADE_DEPLOY_DIR:-$REPO/.palisade/deploy}"
+IMAGE="palisade/service:${PALISADE_IMAGE_TAG:-latest}"
+
+[ "$(id -u)" = 0 ] || { echo "compose-init: run as root" >&2; exit 1; }
+docker image inspect "$IMAGE" >/dev/null 2>&1 || { echo "compose-init: $IMAGE missing: bash scripts/build-images.sh" >&2; exit 1; }
+mkdir -p "$DEPLOY"
+DEPLOY="$(cd "$DEPLOY" && pwd)"
+
+channels='[]'
+if [ -n "${PALISADE_TALK_URL:-}" ]; then
+  channels="[{\"name\":\"talk-main\",\"kind\":\"talk\",\"baseUrl\":\"$PALISADE_TALK_URL\",\"secretFile\":\"/run/secrets/talk_bot_secret\"}]"
+fi
+
+docker run --rm --network none --user 0:0 -e PALISADE_HOME=/deploy -e CHANNELS="$channels" \
+  -v "$DEPLOY:/deploy" "$IMAGE" sh -euc '
+    palisade infra secrets >/dev/null
+    palisade infra nats-config --host 0.0.0.0 --port 4222 --monitor-port 8222 --store /data/jetstream \
+      --out /deploy/nats/nats.conf >/dev/null
+    if [ ! -s /deploy/secrets/talk-bot-secret ]; then
+      (umask 077; node -e "process.stdout.write(require(\"node:crypto\").randomBytes(32).toString(\"hex\"))" > /deploy/secrets/talk-bot-secret)
+    fi
+    [ -s /deploy/channels.json ] || printf "%s\n" "$CHANNELS" > /deploy/channels.json
+    # Each file belongs to the user of the container that mounts it, mode 600 (services refuse
+    # secret files readable by anyone else): 10001 Palisade services, 10002 nats, 10003 postgres.
+    chown -R 10001:10001 /deploy/secrets /deploy/channels.json
+    chown 10003:10003 /deploy/secrets/pg/postgres.pw
+    chown -R 10002:10002 /deploy/nats
+    find /deploy/secrets /deploy/nats -type d -exec chmod 700 {} +
+    find /deploy/secrets /deploy/nats /deploy/channels.json -type f -exec chmod 600 {} +
+    chmod 644 /deploy/secrets/keys/*.pub.pem
+  '
+chmod 755 "$DEPLOY"
+
+DOCKER_GID="$(stat -c %g /var/run/docker.sock 2>/dev/null || echo 0)"
+cat > "$DEPLOY/compose.env" <<ENV
+# Written by scripts/compose-init.sh (paths and ids only). Use: docker compose --env-file $DEPLOY/compose.env --profile agent up -d
+PALISADE_DEPLOY_DIR=$DEPLOY
+PALISADE_DOCKER_GID=$DOCKER_GID
+ENV
+echo "compose-init: ready in $DEPLOY"
