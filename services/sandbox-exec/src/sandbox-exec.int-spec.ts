@@ -474,6 +474,8 @@ describe('egress allowlist at the network layer', () => {
   const testLabels = { 'palisade.test': TAG };
   let okAddress = '';
   let table = '';
+  /** A table a crashed instance left for a bridge that no longer exists. */
+  const staleTable = `palisade_egress_br_${randomBytes(6).toString('hex')}`;
 
   type Denial = PalisadeEvent & { data: Record<string, unknown> };
   const denialsOf = async (exec: string): Promise<Denial[]> =>
@@ -528,6 +530,7 @@ describe('egress allowlist at the network layer', () => {
     const ok = await httpServer(okHost);
     await httpServer(noHost);
     okAddress = (await ok.inspect()).NetworkSettings.Networks[upstream].IPAddress;
+    nft('add', 'table', 'inet', staleTable);
     await stopSandbox();
     proc = await startHealthy({
       PALISADE_SANDBOX_EGRESS_ALLOWLIST: `${okHost}:8080`,
@@ -549,6 +552,7 @@ describe('egress allowlist at the network layer', () => {
     // The service removed its internal network, its packet filter and proxy on shutdown.
     expect(await docker.listNetworks({ filters: { name: [egressNetwork] } })).toEqual([]);
     expect(nft('list', 'tables')).not.toContain(table);
+    if (nft('list', 'tables').includes(staleTable)) nft('delete', 'table', 'inet', staleTable);
     expect(await docker.listContainers({ all: true, filters: { name: [`${egressNetwork}-proxy`] } })).toEqual(
       [],
     );
@@ -612,6 +616,10 @@ describe('egress allowlist at the network layer', () => {
     await expectDenials(reply.exec, [
       { via: 'direct', destination: okAddress, protocol: 'tcp', port: 8080, reason: 'not_proxied', session },
     ]);
+  });
+
+  it('a table left for a bridge that no longer exists was removed at start', () => {
+    expect(nft('list', 'tables')).not.toContain(staleTable);
   });
 
   it('the bridge is guarded by its own nftables table, hooked before Docker', () => {
@@ -705,8 +713,10 @@ describe('egress allowlist at the network layer', () => {
         expect(d.data.client).toBe(sandboxIp);
         expect(d.data.packets).toBeGreaterThanOrEqual(1);
       }
-      // A retried SYN is one flow with a packet count, not one event per packet.
-      expect(denials.filter((d) => d.data.destination === '198.51.100.7')).toHaveLength(1);
+      // Retried SYNs add to a flow's packet count; a flow read during the run (the 3 s read) and again
+      // after it gives one event per read, never one per packet.
+      const outside = denials.filter((d) => d.data.destination === '198.51.100.7');
+      expect(outside.length).toBeLessThanOrEqual(2);
     } finally {
       await peer.remove({ force: true });
     }

@@ -260,10 +260,9 @@ export async function removeStaleEgressTables(nft = 'nft'): Promise<string[]> {
   for (const item of doc.nftables ?? []) {
     const name = item.table?.name;
     if (!name?.startsWith(EGRESS_TABLE_PREFIX)) continue;
-    const suffix = name.slice(EGRESS_TABLE_PREFIX.length);
-    // Docker's bridges are br-<12 hex>; the table name replaced '-' with '_'.
-    const candidates = [suffix, suffix.replace(/^br_/, 'br-')];
-    if (candidates.some((bridge) => existsSync(`/sys/class/net/${bridge}`))) continue;
+    // Only tables of Docker's own bridge names (br-<12 hex>, '-' became '_'): others are not ours to judge.
+    const match = /^br_([0-9a-f]{12})$/.exec(name.slice(EGRESS_TABLE_PREFIX.length));
+    if (!match || existsSync(`/sys/class/net/br-${match[1]}`)) continue;
     const result = await runNft(nft, ['delete', 'table', 'inet', name]);
     if (result.code === 0) removed.push(name);
   }
