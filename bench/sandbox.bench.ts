@@ -9,6 +9,12 @@
 //               running as its own process (verify signature / expiry / binding, claim with
 //               `exec.grant.used` at expected version none, `exec.started`, run, `exec.finished`),
 //               reply. Cold: a new session each run and no pool; warm: the next command of a session.
+//   approved→exit egress cold / warm: the same with the grant naming the egress network (allowlist
+//               configured): the proxy and the bridge's nftables table are in place, and every run
+//               also reads the table before and after (`nft -j list table`), so the difference to
+//               the no-network rows is what the network-layer audit costs per run.
+//   nft install  replacing one egress table with `nft -f` (what start-up and a restore pay).
+// `--service-only` skips the runner-level rows (cold / pool / warm), keeping the CLI baselines.
 // Run (root, infra up with scripts/infra.sh, image built by scripts/build-sandbox-image.sh):
 //   npm run build && node dist/bench/sandbox.bench.js [--runs 100] [--image palisade/sandbox:latest]
 // Each measured run is timed from the caller's side, end to end; clean-up between runs is not timed.
@@ -32,6 +38,7 @@ import {
   DockerSandboxRepository,
   SANDBOX_LABELS,
 } from '../services/sandbox-exec/src/sandbox/docker-sandbox.repository';
+import { NftEgressFirewall } from '../services/sandbox-exec/src/sandbox/egress-firewall';
 
 interface Stats {
   name: string;
@@ -130,59 +137,66 @@ async function main(): Promise<void> {
       ),
     );
 
-    await coldRunner.start();
-    let current = '';
-    results.push(
-      summarize(
-        'runner cold: new session, no pool',
-        await measure(
-          runs,
-          async () => {
-            current = newSession();
-            check(await coldRunner.run(current, request));
-          },
-          async () => {
-            await coldRunner.removeWorkspace(current);
-          },
-        ),
-      ),
-    );
+    const serviceOnly = process.argv.includes('--service-only');
+    if (!serviceOnly) await measureRunner();
+    results.push(...(await measureService(runs, image, false)));
+    results.push(...(await measureService(runs, image, true)));
+    results.push(await measureNftInstall(Math.min(runs, 50)));
 
-    await poolRunner.poolReady();
-    results.push(
-      summarize(
-        'runner pool: first command, adopted',
-        await measure(
-          runs,
-          async () => {
-            current = newSession();
-            const r = await poolRunner.run(current, request);
+    async function measureRunner(): Promise<void> {
+      await coldRunner.start();
+      let current = '';
+      results.push(
+        summarize(
+          'runner cold: new session, no pool',
+          await measure(
+            runs,
+            async () => {
+              current = newSession();
+              check(await coldRunner.run(current, request));
+            },
+            async () => {
+              await coldRunner.removeWorkspace(current);
+            },
+          ),
+        ),
+      );
+
+      await poolRunner.poolReady();
+      results.push(
+        summarize(
+          'runner pool: first command, adopted',
+          await measure(
+            runs,
+            async () => {
+              current = newSession();
+              const r = await poolRunner.run(current, request);
+              check(r);
+              if (r.container.origin !== 'pool')
+                throw new Error(`expected a pool container, got ${r.container.origin}`);
+            },
+            async () => {
+              await poolRunner.removeWorkspace(current);
+              await poolRunner.poolReady(); // refill untimed, so every run finds a ready container
+            },
+          ),
+        ),
+      );
+
+      const warmSession = newSession();
+      check(await coldRunner.run(warmSession, request));
+      results.push(
+        summarize(
+          'runner warm: exec in the session container',
+          await measure(runs, async () => {
+            const r = await coldRunner.run(warmSession, request);
             check(r);
-            if (r.container.origin !== 'pool')
-              throw new Error(`expected a pool container, got ${r.container.origin}`);
-          },
-          async () => {
-            await poolRunner.removeWorkspace(current);
-            await poolRunner.poolReady(); // refill untimed, so every run finds a ready container
-          },
+            if (r.container.origin !== 'warm')
+              throw new Error(`expected the warm container, got ${r.container.origin}`);
+          }),
         ),
-      ),
-    );
-
-    const warmSession = newSession();
-    check(await coldRunner.run(warmSession, request));
-    results.push(
-      summarize(
-        'runner warm: exec in the session container',
-        await measure(runs, async () => {
-          const r = await coldRunner.run(warmSession, request);
-          check(r);
-          if (r.container.origin !== 'warm')
-            throw new Error(`expected the warm container, got ${r.container.origin}`);
-        }),
-      ),
-    );
-    results.push(...(await measureService(runs, image)));
+      );
+    }
   } finally {
     if (warmContainer) spawnSync('docker', ['rm', '-f', warmContainer]);
     for (const id of sessions) {
@@ -206,18 +220,41 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ bench: 'sandbox', runs, results }));
 }
 
+/** Replacing one egress table (on a bridge name no interface has: nothing is filtered). */
+async function measureNftInstall(runs: number): Promise<Stats> {
+  const firewall = new NftEgressFirewall({
+    bridge: `pb${process.pid % 100000}`,
+    proxyAddress: '10.255.255.2',
+    proxyPort: 3128,
+    dnsPort: 53,
+  });
+  try {
+    return summarize('nft install: replace one egress table', await measure(runs, () => firewall.install()));
+  } finally {
+    await firewall.remove();
+  }
+}
+
 /** cmd.sandbox.run with real grants against sandbox-exec as its own process. */
-async function measureService(runs: number, image: string): Promise<Stats[]> {
+async function measureService(runs: number, image: string, egress: boolean): Promise<Stats[]> {
   const engine = new Docker();
   const approvalsKey = createPrivateKey(readFileSync(keyFileOf('approvals-grant'), 'utf8'));
+  const network = egress ? `palisade-bench-egress-${process.pid}` : 'none';
   const service = startServiceProcess(
     'sandbox-exec',
     serviceEnv('sandbox-exec', {
       PALISADE_SANDBOX_GRANT_PUBKEY_FILE: publicKeyFileOf('approvals-grant'),
       PALISADE_SANDBOX_POOL_SIZE: '0',
       PALISADE_LOG_LEVEL: 'warn',
+      ...(egress
+        ? {
+            PALISADE_SANDBOX_EGRESS_ALLOWLIST: 'example.invalid:443',
+            PALISADE_SANDBOX_EGRESS_NETWORK: network,
+          }
+        : {}),
     }),
   );
+  const label = egress ? 'approved→exit egress' : 'approved→exit';
   const admin = await connectAs('admin');
   const gateway = await connectAs('gateway');
   const rpc = new NatsRpcClient(gateway, 60_000);
@@ -244,7 +281,7 @@ async function measureService(runs: number, image: string): Promise<Stats[]> {
         pidsLimit: 256,
         timeoutMs: 60_000,
         outputBytes: 200 * 1024,
-        network: 'none',
+        network,
       },
       exp: new Date(Date.now() + 60_000).toISOString(),
     };
@@ -274,7 +311,7 @@ async function measureService(runs: number, image: string): Promise<Stats[]> {
     let current = '';
     out.push(
       summarize(
-        'approved→exit cold: cmd.sandbox.run, new session',
+        `${label} cold: cmd.sandbox.run, new session`,
         await measure(
           runs,
           async () => {
@@ -295,10 +332,7 @@ async function measureService(runs: number, image: string): Promise<Stats[]> {
     const warm = newSession();
     await approvedRun(warm);
     out.push(
-      summarize(
-        'approved→exit warm: cmd.sandbox.run, same session',
-        await measure(runs, () => approvedRun(warm)),
-      ),
+      summarize(`${label} warm: cmd.sandbox.run, same session`, await measure(runs, () => approvedRun(warm))),
     );
   } finally {
     await service.stop();

@@ -79,6 +79,20 @@ export class SandboxExecConfig extends BaseServiceConfig {
   PALISADE_SANDBOX_EGRESS_UPSTREAM_NETWORK: string = 'bridge';
 
   /**
+   * The nft binary that installs the egress network's packet filter (a name on PATH or a path).
+   * Without it egress runs are refused; runs without network are unaffected.
+   */
+  @IsString()
+  @Matches(/^[\w./-]{1,255}$/, { message: 'must be a program name or path' })
+  PALISADE_SANDBOX_NFT: string = 'nft';
+
+  /** Denied flows recorded between two reads (per address family); beyond, packets are only counted. */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  PALISADE_SANDBOX_EGRESS_DENIED_SET_SIZE: number = 4096;
+
+  /**
    * Files of secret values (one per line) redacted from all command output, besides the detectors,
    * comma-separated. Each must be readable by the owner only.
    */

@@ -1,6 +1,10 @@
 // sandbox-exec as its own process against the real nats-server and Docker engine: grants verified
 // and claimed through the log, refusals audited with nothing run, failing closed without Docker,
-// freeze / thaw, the egress allowlist at the network layer, and no leftovers.
+// freeze / thaw, the egress allowlist at the network layer (proxy, packet filter, DNS sink — every
+// denied connection audited), and no leftovers.
+//
+// Egress test traffic goes only to containers and networks made here, or to TEST-NET addresses
+// (198.51.100.0/24, 203.0.113.0/24) that the filter drops on the host before anything leaves.
 import Docker from 'dockerode';
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
@@ -469,6 +473,30 @@ describe('egress allowlist at the network layer', () => {
   const noHost = `target-no-${TAG}`;
   const testLabels = { 'palisade.test': TAG };
   let okAddress = '';
+  let table = '';
+  /** A table a crashed instance left for a bridge that no longer exists. */
+  const staleTable = `palisade_egress_br_${randomBytes(6).toString('hex')}`;
+
+  type Denial = PalisadeEvent & { data: Record<string, unknown> };
+  const denialsOf = async (exec: string): Promise<Denial[]> =>
+    (await execEvents(exec)).filter((e) => e.type === 'exec.egress.denied') as Denial[];
+  /** Waits until every expected denial (a subset match each) is among the run's events. */
+  async function expectDenials(exec: string, expected: Array<Record<string, unknown>>): Promise<Denial[]> {
+    const matches = (d: Denial, e: Record<string, unknown>) =>
+      Object.entries(e).every(([k, v]) => d.data[k] === v);
+    return waitFor(
+      `${expected.length} egress denials of ${exec}`,
+      async () => {
+        const found = await denialsOf(exec);
+        return expected.every((e) => found.some((d) => matches(d, e))) ? found : undefined;
+      },
+      20_000,
+      250,
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}; got ${JSON.stringify((await denialsOf(exec)).map((d) => d.data))}`);
+    });
+  }
+  const nft = (...args: string[]) => execFileSync('nft', args, { encoding: 'utf8' });
 
   async function httpServer(alias: string): Promise<Docker.Container> {
     const c = await docker.createContainer({
@@ -502,12 +530,15 @@ describe('egress allowlist at the network layer', () => {
     const ok = await httpServer(okHost);
     await httpServer(noHost);
     okAddress = (await ok.inspect()).NetworkSettings.Networks[upstream].IPAddress;
+    nft('add', 'table', 'inet', staleTable);
     await stopSandbox();
     proc = await startHealthy({
       PALISADE_SANDBOX_EGRESS_ALLOWLIST: `${okHost}:8080`,
       PALISADE_SANDBOX_EGRESS_NETWORK: egressNetwork,
       PALISADE_SANDBOX_EGRESS_UPSTREAM_NETWORK: upstream,
     });
+    const net = await docker.getNetwork(egressNetwork).inspect();
+    table = `palisade_egress_br_${(net.Id as string).slice(0, 12)}`;
   });
 
   afterAll(async () => {
@@ -518,8 +549,10 @@ describe('egress allowlist at the network layer', () => {
       .getNetwork(upstream)
       .remove()
       .catch(() => undefined);
-    // The service removed its internal network and proxy on shutdown.
+    // The service removed its internal network, its packet filter and proxy on shutdown.
     expect(await docker.listNetworks({ filters: { name: [egressNetwork] } })).toEqual([]);
+    expect(nft('list', 'tables')).not.toContain(table);
+    if (nft('list', 'tables').includes(staleTable)) nft('delete', 'table', 'inet', staleTable);
     expect(await docker.listContainers({ all: true, filters: { name: [`${egressNetwork}-proxy`] } })).toEqual(
       [],
     );
@@ -556,9 +589,9 @@ describe('egress allowlist at the network layer', () => {
     expect(lines[6]).not.toBe('byname=0');
 
     const denials = await waitFor(
-      'three egress denials',
+      'three egress denials by the proxy',
       async () => {
-        const found = (await execEvents(reply.exec)).filter((e) => e.type === 'exec.egress.denied');
+        const found = (await denialsOf(reply.exec)).filter((e) => e.data.via === 'proxy');
         return found.length >= 3 ? found : undefined;
       },
       15_000,
@@ -579,5 +612,187 @@ describe('egress allowlist at the network layer', () => {
     ).toMatchObject({
       method: 'CONNECT',
     });
+    // The connections that ignored the proxy were dropped by the packet filter, and audited too.
+    await expectDenials(reply.exec, [
+      { via: 'direct', destination: okAddress, protocol: 'tcp', port: 8080, reason: 'not_proxied', session },
+    ]);
+  });
+
+  it('a table left for a bridge that no longer exists was removed at start', () => {
+    expect(nft('list', 'tables')).not.toContain(staleTable);
+  });
+
+  it('the bridge is guarded by its own nftables table, hooked before Docker', () => {
+    const listing = nft('list', 'table', 'inet', table);
+    expect(listing).toMatch(/type filter hook forward priority filter - 10; policy accept;/);
+    expect(listing).toMatch(/type filter hook input priority filter - 10; policy accept;/);
+    expect(listing).toMatch(/counter name "unrecorded" drop/);
+  });
+
+  it('every connection that bypasses the proxy is dropped and audited: outside TCP, UDP, DNS to an outside resolver, the host, a peer', async () => {
+    const net = await docker.getNetwork(egressNetwork).inspect();
+    const gateway = (net.IPAM?.Config?.[0] as { Gateway?: string }).Gateway!;
+    const bridge0 = ((await docker.getNetwork('bridge').inspect()).IPAM?.Config?.[0] as { Gateway?: string })
+      .Gateway!;
+    // A peer on the egress network itself (as another sandbox would be), serving on 8080.
+    const peer = await docker.createContainer({
+      name: `palisade-t${TAG}-peer`,
+      Image: imageId,
+      Entrypoint: ['python3'],
+      Cmd: ['-m', 'http.server', '8080', '--directory', '/tmp'],
+      User: '10001:10001',
+      Labels: testLabels,
+      HostConfig: {
+        NetworkMode: egressNetwork,
+        ReadonlyRootfs: true,
+        Tmpfs: { '/tmp': 'rw,size=1048576' },
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges:true'],
+        LogConfig: { Type: 'none', Config: {} },
+      },
+    });
+    try {
+      await peer.start();
+      const peerIp = (await peer.inspect()).NetworkSettings.Networks[egressNetwork].IPAddress;
+      const leak = `leak-${TAG}.example.com`;
+      const probe = [
+        'import socket, struct',
+        'def tcp(h, p):',
+        '    s = socket.socket(); s.settimeout(2)',
+        '    try:',
+        '        s.connect((h, p)); print("tcp", h, p, "open")',
+        '    except Exception:',
+        '        print("tcp", h, p, "blocked")',
+        'def udp(h, p, data):',
+        '    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)',
+        '    s.sendto(data, (h, p))',
+        '    try:',
+        '        s.recvfrom(512); print("udp", h, p, "answered")',
+        '    except Exception:',
+        '        print("udp", h, p, "silent")',
+        'query = struct.pack(">HHHHHH", 7, 0x100, 1, 0, 0, 0) + b"\\x04data\\x04leak\\x00" + struct.pack(">HH", 1, 1)',
+        'tcp("198.51.100.7", 443)',
+        'udp("198.51.100.9", 5000, b"hello")',
+        'udp("203.0.113.53", 53, query)',
+        `tcp("${gateway}", 22)`,
+        `tcp("${bridge0}", 80)`,
+        `tcp("${peerIp}", 8080)`,
+        `try:\n    socket.gethostbyname("${leak}"); print("dns resolved")\nexcept Exception:\n    print("dns refused")`,
+      ].join('\n');
+      const session = newSession();
+      const g = grantFor(session, `python3 -c '${probe}'`, {
+        limits: { ...DEFAULT_LIMITS, network: egressNetwork },
+      });
+      const reply = await run(requestFor(g)).catch((e: Error) => {
+        throw new Error(`${e.message}; sandbox-exec output:\n${proc?.output().slice(-6000)}`);
+      });
+      expect(reply.stderr).toBe('');
+      expect(reply.stdout.trim().split('\n')).toEqual([
+        'tcp 198.51.100.7 443 blocked',
+        'udp 198.51.100.9 5000 silent',
+        'udp 203.0.113.53 53 silent',
+        `tcp ${gateway} 22 blocked`,
+        `tcp ${bridge0} 80 blocked`,
+        `tcp ${peerIp} 8080 blocked`,
+        'dns refused',
+      ]);
+      const base = { exec: reply.exec, session, network: egressNetwork };
+      const direct = { ...base, via: 'direct', reason: 'not_proxied' };
+      const denials = await expectDenials(reply.exec, [
+        { ...direct, destination: '198.51.100.7', protocol: 'tcp', port: 443 },
+        { ...direct, destination: '198.51.100.9', protocol: 'udp', port: 5000 },
+        { ...direct, destination: '203.0.113.53', protocol: 'udp', port: 53 },
+        { ...direct, destination: gateway, protocol: 'tcp', port: 22 },
+        { ...direct, destination: bridge0, protocol: 'tcp', port: 80 },
+        { ...direct, destination: peerIp, protocol: 'tcp', port: 8080 },
+        { ...base, via: 'dns', destination: leak, protocol: 'udp', port: 53, reason: 'dns_refused' },
+      ]);
+      const sandboxIp = denials.find((d) => d.data.destination === '198.51.100.7')!.data.client;
+      expect(sandboxIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      for (const d of denials.filter((x) => x.data.via === 'direct')) {
+        expect(d.data.client).toBe(sandboxIp);
+        expect(d.data.packets).toBeGreaterThanOrEqual(1);
+      }
+      // Retried SYNs add to a flow's packet count; a flow read during the run (the 3 s read) and again
+      // after it gives one event per read, never one per packet.
+      const outside = denials.filter((d) => d.data.destination === '198.51.100.7');
+      expect(outside.length).toBeLessThanOrEqual(2);
+    } finally {
+      await peer.remove({ force: true });
+    }
+  });
+
+  it('a deleted filter table is put back before the next egress run, which is still blocked and audited', async () => {
+    nft('delete', 'table', 'inet', table);
+    expect(() => nft('list', 'table', 'inet', table)).toThrow();
+    const session = newSession();
+    const g = grantFor(
+      session,
+      'curl -sS --noproxy "*" --max-time 2 http://198.51.100.77:8080/ >/dev/null 2>&1; echo direct=$?',
+      { limits: { ...DEFAULT_LIMITS, network: egressNetwork } },
+    );
+    const reply = await run(requestFor(g));
+    expect(reply.stdout.trim()).not.toBe('direct=0');
+    expect(nft('list', 'table', 'inet', table)).toMatch(/chain guard/);
+    await expectDenials(reply.exec, [
+      {
+        via: 'direct',
+        destination: '198.51.100.77',
+        protocol: 'tcp',
+        port: 8080,
+        session,
+        reason: 'not_proxied',
+      },
+    ]);
+  });
+
+  it('a run without network is unaffected by the egress filter', async () => {
+    const reply = await run(requestFor(grantFor(newSession(), 'echo fine')));
+    expect(reply.exitCode).toBe(0);
+    expect(reply.stdout).toBe('fine\n');
+    expect(await denialsOf(reply.exec)).toEqual([]);
+  });
+});
+
+describe('egress fails closed without its packet filter', () => {
+  const egressNetwork = `palisade-t${TAG}-nonft`;
+
+  afterAll(async () => {
+    await stopSandbox();
+    expect(await docker.listNetworks({ filters: { name: [egressNetwork] } })).toEqual([]);
+  });
+
+  it('nft unavailable: egress runs refused with sandbox_failed (grant not spent); runs without network still work', async () => {
+    await stopSandbox();
+    proc = startSandbox({
+      PALISADE_SANDBOX_EGRESS_ALLOWLIST: 'example.org:443',
+      PALISADE_SANDBOX_EGRESS_NETWORK: egressNetwork,
+      PALISADE_SANDBOX_NFT: `/nonexistent-${TAG}/nft`,
+    });
+    const h = await waitFor(
+      'docker up, egress down',
+      async () => {
+        const r = await health();
+        return r.checks.docker?.ok && r.checks.egress?.ok === false ? r : undefined;
+      },
+      60_000,
+      250,
+    );
+    expect(h.status).not.toBe('ok');
+
+    const session = newSession();
+    const g = grantFor(session, 'echo must-not-run', {
+      limits: { ...DEFAULT_LIMITS, network: egressNetwork },
+    });
+    const error = await refusal(requestFor(g));
+    expect(error.message).toMatch(/^sandbox_failed: .*nft/);
+    expect(error.details).toMatchObject({ reason: 'sandbox_failed', grantSpent: false });
+    const events = await execEvents((error.details as { exec: string }).exec);
+    expect(events.map((e) => e.type)).toEqual(['exec.failed']);
+    expect(events[0].data).toMatchObject({ code: 'sandbox_failed', grantSpent: false, grant: g.grant.grant });
+    expect(await grantEvents(g.grant.grant)).toEqual([]);
+
+    const ok = await run(requestFor(grantFor(session, 'echo no-network-ok')));
+    expect(ok.stdout).toBe('no-network-ok\n');
   });
 });

@@ -7,6 +7,10 @@
 //   3. claim: `exec.grant.used` on evt.grant.<id> at expected version `none` — the log decides, so a
 //      second use fails across restarts and replicas (`exec.grant.refused {already_used}`);
 //   4. `exec.started`, run with the grant's limits, `exec.finished` with the redacted output.
+// An egress run (network = the egress network) also needs the egress proxy and the bridge's packet
+// filter in place (step 2, reinstalled if it went missing; otherwise `exec.failed {sandbox_failed}`).
+// What the filter dropped and the names the DNS sink refused are read before and after each egress
+// run and every EGRESS_AUDIT_MS, and become `exec.egress.denied` events attributed by source address.
 // Every event carries the caller's correlation / causation ids.
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -38,9 +42,11 @@ import { NATS_CONNECTION, SERVICE_CONFIG } from '@palisade/nats';
 import {
   DockerEgressRepository,
   type EgressDenial,
+  type EgressDnsQuery,
   egressProxyEnv,
   parseEgressAllowlist,
 } from './sandbox/docker-egress.repository';
+import type { EgressDrain } from './sandbox/egress-firewall';
 import { DockerSandboxRepository } from './sandbox/docker-sandbox.repository';
 import { SandboxError, SandboxImageNotFoundError, SandboxUnavailableError } from './sandbox/sandbox.errors';
 import type { SandboxExecConfig } from './sandbox-exec.config';
@@ -51,6 +57,10 @@ const ACTOR = { type: 'service', id: SERVICE } as const;
 /** Each output stream kept in `exec.finished` (the event must fit one NATS message). */
 const EVENT_OUTPUT_BYTES = 256 * 1024;
 const IMAGE_CACHE_MS = 10_000;
+/** How often the egress filter's record of dropped packets is read between runs. */
+const EGRESS_AUDIT_MS = 3_000;
+/** Distinct refused DNS names kept between two reads; beyond, queries are only counted. */
+const DNS_PENDING_MAX = 1024;
 
 interface RunContext {
   exec: string;
@@ -94,6 +104,11 @@ export class SandboxExecService implements OnApplicationBootstrap, OnApplication
   private egressReady?: Promise<void>;
   /** Exec id of the run in flight per session (to attribute egress denials). */
   private readonly running = new Map<string, string>();
+  /** Exec id of each session's latest egress run (a denial read just after a run ended is its). */
+  private readonly lastExec = new Map<string, string>();
+  private readonly pendingDns = new Map<string, { client: string; name: string; count: number }>();
+  private dnsUnrecorded = 0;
+  private auditTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -144,6 +159,9 @@ export class SandboxExecService implements OnApplicationBootstrap, OnApplication
         allow: this.allowlist,
         labels: this.sandbox.managedLabels(),
         onDenied: (denial) => void this.recordEgressDenial(denial),
+        onDns: (query) => this.queueDns(query),
+        nft: c.PALISADE_SANDBOX_NFT,
+        deniedSetSize: c.PALISADE_SANDBOX_EGRESS_DENIED_SET_SIZE,
         logger: log,
       });
     }
@@ -166,13 +184,21 @@ export class SandboxExecService implements OnApplicationBootstrap, OnApplication
     } catch (error) {
       this.logger.warn(`sandbox not ready yet: ${(error as Error).message}`);
     }
+    if (this.egress) {
+      this.auditTimer = setInterval(() => {
+        if (this.egress?.table) void this.auditEgress().catch((e: Error) => this.logger.warn(e.message));
+      }, EGRESS_AUDIT_MS);
+      this.auditTimer.unref();
+    }
     this.logger.log(
       `sandbox-exec ready: image ${this.config.PALISADE_SANDBOX_IMAGE}, egress ${this.egress ? this.allowlist.join(', ') : 'none'}${this.frozen ? ', agent FROZEN' : ''}`,
     );
   }
 
   async onApplicationShutdown(): Promise<void> {
+    if (this.auditTimer) clearInterval(this.auditTimer);
     await this.reactor?.stop();
+    if (this.egress?.table) await this.auditEgress().catch(() => undefined);
     await this.sandbox.close();
     await this.egress?.close();
   }
@@ -229,7 +255,12 @@ export class SandboxExecService implements OnApplicationBootstrap, OnApplication
       );
     try {
       await this.sandbox.ping();
-      if (grant.limits.network !== 'none') await this.ensureEgress();
+      if (grant.limits.network !== 'none') {
+        await this.ensureEgress();
+        // Puts the filter back if it went missing (or throws: fail closed); earlier denials are
+        // recorded before this run's begin.
+        await this.auditEgress();
+      }
     } catch (error) {
       await this.fail(ctx, grant, this.failureCode(error), (error as Error).message, false);
     }
@@ -263,6 +294,12 @@ export class SandboxExecService implements OnApplicationBootstrap, OnApplication
       image: grant.image,
     });
     this.running.set(grant.session, ctx.exec);
+    const egressRun = grant.limits.network !== 'none';
+    if (egressRun) {
+      this.lastExec.delete(grant.session);
+      this.lastExec.set(grant.session, ctx.exec);
+      if (this.lastExec.size > 4096) this.lastExec.delete(this.lastExec.keys().next().value!);
+    }
     let result;
     try {
       result = await this.sandbox.run(grant.session, {
@@ -273,8 +310,14 @@ export class SandboxExecService implements OnApplicationBootstrap, OnApplication
         limits: grant.limits,
       });
     } catch (error) {
-      return this.fail(ctx, grant, this.failureCode(error), (error as Error).message, true);
+      // awaited: the finally below awaits too, and a returned rejection would be unhandled meanwhile
+      return await this.fail(ctx, grant, this.failureCode(error), (error as Error).message, true);
     } finally {
+      // What this run tried is recorded while it is still the session's running exec.
+      if (egressRun)
+        await this.auditEgress().catch((error: Error) =>
+          this.logger.warn(`egress audit after a run: ${error.message}`),
+        );
       if (this.running.get(grant.session) === ctx.exec) this.running.delete(grant.session);
     }
     // Known secrets went out in the stream already; the detectors (keys, tokens, …) run on the whole text.
@@ -416,12 +459,13 @@ export class SandboxExecService implements OnApplicationBootstrap, OnApplication
 
   private ensureEgress(): Promise<void> {
     if (!this.egress) return Promise.resolve();
-    this.egressReady ??= (async () => this.egress!.start(await this.imageId(true)))().catch(
-      (error: unknown) => {
-        this.egressReady = undefined;
-        throw error;
-      },
-    );
+    this.egressReady ??= (async () => {
+      await this.egress!.start(await this.imageId(true));
+      this.sandbox.setNetworkDns(this.egress!.network, [this.egress!.proxyAddress!]);
+    })().catch((error: unknown) => {
+      this.egressReady = undefined;
+      throw error;
+    });
     return this.egressReady;
   }
 
@@ -496,20 +540,32 @@ export class SandboxExecService implements OnApplicationBootstrap, OnApplication
     await this.store.append(event, expected);
   }
 
+  /** Session and exec of the sandbox at `address` on the egress network. */
+  private attribute(containerId: string | undefined): { session?: string; exec?: string } {
+    if (!containerId) return {};
+    const session = this.sandbox.describe().sessions.find((s) => s.containerId === containerId)?.sessionId;
+    if (!session) return {};
+    return { session, exec: this.running.get(session) ?? this.lastExec.get(session) };
+  }
+
+  private async appendDenial(
+    who: { session?: string; exec?: string },
+    data: Record<string, unknown>,
+  ): Promise<void> {
+    const id = who.exec ?? uuidv7();
+    await this.append({ exec: id, session: who.session ?? '', correlationId: id }, 'exec.egress.denied', id, {
+      exec: who.exec,
+      session: who.session,
+      network: this.egress!.network,
+      ...data,
+    });
+  }
+
   private async recordEgressDenial(denial: EgressDenial): Promise<void> {
     try {
-      let session: string | undefined;
-      let exec: string | undefined;
-      if (denial.client) {
-        const containerId = await this.egress!.containerAt(denial.client);
-        session = this.sandbox.describe().sessions.find((s) => s.containerId === containerId)?.sessionId;
-        if (session) exec = this.running.get(session);
-      }
-      const id = exec ?? uuidv7();
-      await this.append({ exec: id, session: session ?? '', correlationId: id }, 'exec.egress.denied', id, {
-        exec,
-        session,
-        network: this.egress!.network,
+      const who = denial.client ? this.attribute(await this.egress!.containerAt(denial.client)) : {};
+      await this.appendDenial(who, {
+        via: 'proxy',
         // What a command tried to reach is its own text: it may carry a secret.
         destination: redactSecrets(denial.destination, this.knownSecrets).slice(0, 256),
         method: denial.method,
@@ -519,6 +575,73 @@ export class SandboxExecService implements OnApplicationBootstrap, OnApplication
     } catch (error) {
       this.logger.warn(`could not record an egress denial: ${(error as Error).message}`);
     }
+  }
+
+  /** DNS sink reports are gathered per (client, name) and recorded with the next filter read. */
+  private queueDns(query: EgressDnsQuery): void {
+    const key = `${query.client}\n${query.name}`;
+    const pending = this.pendingDns.get(key);
+    if (pending) pending.count += 1;
+    else if (this.pendingDns.size < DNS_PENDING_MAX)
+      this.pendingDns.set(key, { client: query.client, name: query.name, count: 1 });
+    else this.dnsUnrecorded += 1;
+  }
+
+  /**
+   * Reads what the egress filter dropped (reinstalling it if it went missing — throws if it cannot)
+   * and the names the DNS sink refused, and records them as `exec.egress.denied`.
+   */
+  private async auditEgress(): Promise<void> {
+    const drain: EgressDrain = await this.egress!.drain();
+    const dns = [...this.pendingDns.values()];
+    this.pendingDns.clear();
+    const dnsUnrecorded = this.dnsUnrecorded;
+    this.dnsUnrecorded = 0;
+    if (drain.flows.length === 0 && dns.length === 0 && drain.unrecorded === 0 && dnsUnrecorded === 0) return;
+    const members = await this.egress!.addresses().catch(() => new Map<string, string>());
+    const records: Array<Promise<void>> = [];
+    for (const flow of drain.flows) {
+      const ported = flow.protocol === 'tcp' || flow.protocol === 'udp';
+      records.push(
+        this.appendDenial(this.attribute(members.get(flow.source)), {
+          via: 'direct',
+          destination: flow.destination,
+          protocol: flow.protocol.slice(0, 16),
+          port: ported ? flow.port : undefined,
+          packets: Math.max(1, flow.packets),
+          client: flow.source,
+          reason: 'not_proxied',
+        }),
+      );
+    }
+    for (const query of dns)
+      records.push(
+        this.appendDenial(this.attribute(members.get(query.client)), {
+          via: 'dns',
+          // A name can carry data (a classic exfiltration channel): known secrets redacted.
+          destination: redactSecrets(query.name, this.knownSecrets).slice(0, 256),
+          protocol: 'udp',
+          port: 53,
+          packets: query.count,
+          client: query.client,
+          reason: 'dns_refused',
+        }),
+      );
+    if (drain.unrecorded > 0)
+      records.push(
+        this.appendDenial(
+          {},
+          { via: 'direct', destination: '', packets: drain.unrecorded, reason: 'unrecorded' },
+        ),
+      );
+    if (dnsUnrecorded > 0)
+      records.push(
+        this.appendDenial({}, { via: 'dns', destination: '', packets: dnsUnrecorded, reason: 'unrecorded' }),
+      );
+    const results = await Promise.allSettled(records);
+    for (const r of results)
+      if (r.status === 'rejected')
+        this.logger.warn(`could not record an egress denial: ${(r.reason as Error).message}`);
   }
 
   private async onAgentEvent(event: PalisadeEvent): Promise<void> {

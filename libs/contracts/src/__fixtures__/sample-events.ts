@@ -96,6 +96,7 @@ export const SAMPLE_PAYLOADS: { [K in RegisteredEventType]: EventPayloads[K] } =
     exec: EXEC,
     session: SESSION,
     network: 'palisade-egress',
+    via: 'proxy',
     destination: 'example.org:443',
     method: 'CONNECT',
     client: '172.18.0.3',

@@ -1,5 +1,5 @@
 // Sandboxed executions, on the exec aggregate (`evt.exec.<exec id>`).
-import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsString, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsString, Max, MaxLength, Min } from 'class-validator';
 import { IsImageId, IsSubjectToken, IsUuidV7, Optional } from '../validators';
 import { CONTENT_MAX, NAME_MAX, REASON_MAX } from './field-limits';
 import { registerEvent } from './registry';
@@ -51,20 +51,44 @@ export class ExecFailedData {
   @IsString() @IsNotEmpty() @MaxLength(REASON_MAX) reason: string;
 }
 
-export const EGRESS_DENIAL_REASONS = ['not_allowlisted', 'malformed'] as const;
+/**
+ * not_allowlisted / malformed: the proxy refused a request; not_proxied: a packet that bypassed the
+ * proxy was dropped at the network layer; dns_refused: the DNS sink refused a name; unrecorded:
+ * packets dropped while the record of denials was full (counted, not itemized).
+ */
+export const EGRESS_DENIAL_REASONS = [
+  'not_allowlisted',
+  'malformed',
+  'not_proxied',
+  'dns_refused',
+  'unrecorded',
+] as const;
 export type EgressDenialReason = (typeof EGRESS_DENIAL_REASONS)[number];
+/** Where the denial was seen: the filtering proxy, the packet filter, or the DNS sink. */
+export const EGRESS_DENIAL_VIA = ['proxy', 'direct', 'dns'] as const;
+export type EgressDenialVia = (typeof EGRESS_DENIAL_VIA)[number];
 
 export class ExecEgressDeniedData {
-  /** The run the connection came from, when the proxy's client address maps to one. */
+  /** The run the connection came from, when its source address maps to one. */
   @Optional() @IsUuidV7() exec?: string;
   @Optional() @IsSubjectToken() session?: string;
   /** Docker network of the sandbox (the egress network). */
   @IsString() @IsNotEmpty() @MaxLength(NAME_MAX) network: string;
-  /** `host:port` as the process asked for it, secrets redacted, at most 256 characters. */
+  @IsIn(EGRESS_DENIAL_VIA) via: EgressDenialVia;
+  /**
+   * proxy: `host:port` as the process asked for it; direct: the destination address; dns: the
+   * queried name. Secrets redacted, at most 256 characters; empty for `unrecorded`.
+   */
   @IsString() @MaxLength(NAME_MAX) destination: string;
+  /** Transport protocol of a direct or DNS denial (tcp, udp, icmp, …). */
+  @Optional() @IsString() @IsNotEmpty() @MaxLength(16) protocol?: string;
+  /** Destination port (direct: tcp/udp only; dns: 53). */
+  @Optional() @IsInt() @Min(0) @Max(65535) port?: number;
+  /** Packets dropped (direct) or queries refused (dns) since the previous record. */
+  @Optional() @IsInt() @Min(1) packets?: number;
   /** CONNECT, or the HTTP method of a plain proxy request. */
   @Optional() @IsString() @IsNotEmpty() @MaxLength(32) method?: string;
-  /** The sandbox container's address on the egress network. */
+  /** The sandbox container's address on the egress network (the packet's source). */
   @Optional() @IsString() @IsNotEmpty() @MaxLength(64) client?: string;
   @IsIn(EGRESS_DENIAL_REASONS) reason: EgressDenialReason;
 }
@@ -108,5 +132,6 @@ registerEvent({
   aggregateType: 'exec',
   payload: ExecEgressDeniedData,
   contentFields: [],
-  description: 'The egress proxy refused a sandbox connection to a destination not on the allowlist.',
+  description:
+    'A sandbox connection or name lookup not on the egress allowlist was refused (by the proxy, the packet filter or the DNS sink).',
 });

@@ -1,16 +1,24 @@
 // Egress allowlist enforced at the network layer. A sandbox whose grant names the egress network sits
-// on an `internal: true` Docker network: no gateway, no NAT, no route off it. The only other member is
-// the egress proxy container, attached to that network and to one outside network; it relays only to
-// allowlisted host:port pairs (egress-proxy.script.ts). A process that ignores the proxy variables
-// therefore reaches nothing at all; one that uses them reaches exactly the allowlist. Each refusal the
-// proxy reports is handed to onDenied (sandbox-exec appends `exec.egress.denied`).
+// on an `internal: true` Docker network (no NAT to the outside). The only other member is the egress
+// proxy container, attached to that network and to one outside network; it relays only to
+// allowlisted host:port pairs (egress-proxy.script.ts). Each refusal the proxy reports is handed to
+// onDenied (sandbox-exec appends `exec.egress.denied`). An internal network alone is not enough: it
+// still routes to the host (gateway, docker0) and between peers, and Docker drops the rest unaudited.
+//
+// What the proxy never sees — a direct connection, UDP, ICMP, DNS to an outside resolver, the host
+// through the bridge gateway or docker0's address, a peer container on the same network — is dropped
+// and recorded by the bridge's nftables table (egress-firewall.ts), installed by start() and read
+// by drain(). Sandboxes on the network get the proxy as their DNS server: its sink answers REFUSED
+// and reports each queried name to onDns. Without nft, or if the table cannot be installed, start()
+// and drain() throw: egress runs fail closed.
 //
 // The proxy runs the sandbox image itself (python3), hardened like a sandbox: user 10001, read-only
 // root, no capabilities, no-new-privileges, small limits, no log driver (its output — which names what
 // a command tried to reach — is read live over attach and never written to disk by Docker).
 import type Docker from 'dockerode';
 import { DockerFrameDemuxer } from './exec-output';
-import { EGRESS_PROXY_PORT, EGRESS_PROXY_SCRIPT } from './egress-proxy.script';
+import { EGRESS_DNS_PORT, EGRESS_PROXY_PORT, EGRESS_PROXY_SCRIPT } from './egress-proxy.script';
+import { type EgressDrain, NftEgressFirewall, removeStaleEgressTables } from './egress-firewall';
 import { SandboxFailedError, SandboxUnavailableError } from './sandbox.errors';
 import type { SandboxLogger } from './sandbox.types';
 
@@ -26,6 +34,12 @@ export interface EgressDenial {
   client?: string;
 }
 
+export interface EgressDnsQuery {
+  client: string;
+  name: string;
+  qtype: number;
+}
+
 export interface DockerEgressOptions {
   docker: Docker;
   /** The internal network sandboxes with egress join (what a grant's limits.network names). */
@@ -37,6 +51,12 @@ export interface DockerEgressOptions {
   /** The sandbox runner's instance labels, so a crashed instance's proxy is cleaned up as an orphan. */
   labels: Record<string, string>;
   onDenied: (denial: EgressDenial) => void;
+  /** A name a sandbox asked the proxy's DNS sink for (answered REFUSED). */
+  onDns?: (query: EgressDnsQuery) => void;
+  /** The nft binary (default `nft` on PATH). */
+  nft?: string;
+  /** Entries per denied set of the bridge's table. */
+  deniedSetSize?: number;
   logger?: SandboxLogger;
 }
 
@@ -78,6 +98,9 @@ export class DockerEgressRepository {
   private attached?: NodeJS.ReadableStream & { destroy?: () => void };
   private running = false;
   private closed = false;
+  private firewall?: NftEgressFirewall;
+  private proxyIp?: string;
+  private draining: Promise<unknown> = Promise.resolve();
   private readonly logger: SandboxLogger;
 
   constructor(private readonly options: DockerEgressOptions) {
@@ -90,6 +113,16 @@ export class DockerEgressRepository {
 
   get proxyName(): string {
     return `${this.options.network}-proxy`;
+  }
+
+  /** The proxy's address on the egress network (sandboxes' DNS server), once started. */
+  get proxyAddress(): string | undefined {
+    return this.proxyIp;
+  }
+
+  /** The nftables table guarding the egress bridge, once installed. */
+  get table(): string | undefined {
+    return this.firewall?.table;
   }
 
   /** Creates (or reuses) the internal network and starts the proxy; resolves once it listens. */
@@ -109,7 +142,7 @@ export class DockerEgressRepository {
       name: this.proxyName,
       Image: imageId,
       Entrypoint: ['python3'],
-      Cmd: ['-c', EGRESS_PROXY_SCRIPT, String(EGRESS_PROXY_PORT), ...allow],
+      Cmd: ['-c', EGRESS_PROXY_SCRIPT, String(EGRESS_PROXY_PORT), String(EGRESS_DNS_PORT), ...allow],
       User: '10001:10001',
       WorkingDir: '/tmp',
       Env: ['PYTHONDONTWRITEBYTECODE=1'],
@@ -130,6 +163,8 @@ export class DockerEgressRepository {
         MemorySwap: 128 * MIB,
         NanoCpus: 500_000_000,
         PidsLimit: 64,
+        // The DNS sink listens on port 53 as user 10001 without capabilities (this netns only).
+        Sysctls: { 'net.ipv4.ip_unprivileged_port_start': String(EGRESS_DNS_PORT) },
         LogConfig: { Type: 'none', Config: {} },
         RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
         AutoRemove: false,
@@ -150,11 +185,72 @@ export class DockerEgressRepository {
       const ready = this.follow(stream);
       await container.start();
       await ready;
-      this.running = true;
     } catch (error) {
       await this.removeProxy();
       throw this.wrap('start the egress proxy', error);
     }
+    // The packet filter, before any sandbox can join: fail closed if it cannot be installed.
+    const [proxyInfo, networkInfo] = await Promise.all([
+      container.inspect(),
+      docker.getNetwork(network).inspect() as Promise<{ Id: string; Options?: Record<string, string> }>,
+    ]).catch((error: unknown) => {
+      throw this.wrap('inspect the egress proxy', error);
+    });
+    const proxyIp = proxyInfo.NetworkSettings?.Networks?.[network]?.IPAddress;
+    if (!proxyIp) throw new SandboxFailedError(`the egress proxy has no address on ${network}`);
+    const bridge =
+      networkInfo.Options?.['com.docker.network.bridge.name'] ?? `br-${networkInfo.Id.slice(0, 12)}`;
+    const firewall = new NftEgressFirewall({
+      bridge,
+      proxyAddress: proxyIp,
+      proxyPort: EGRESS_PROXY_PORT,
+      dnsPort: EGRESS_DNS_PORT,
+      setSize: this.options.deniedSetSize,
+      nft: this.options.nft,
+    });
+    await this.serialized(async () => {
+      await removeStaleEgressTables(this.options.nft).catch(() => []);
+      await firewall.install();
+    });
+    this.firewall = firewall;
+    this.proxyIp = proxyIp;
+    this.running = true;
+  }
+
+  /**
+   * Reads and clears what the bridge's table dropped since the last drain, putting the table back
+   * first if it went missing. Throws when the table is not in place and cannot be (fail closed).
+   */
+  drain(): Promise<EgressDrain> {
+    return this.serialized(async () => {
+      if (!this.firewall || !this.running)
+        throw new SandboxFailedError(`egress firewall for ${this.options.network} is not installed`);
+      const result = await this.firewall.drain();
+      if (result.restored)
+        this.logger.warn(`nftables table ${this.firewall.table} was missing and has been installed again`);
+      return result;
+    });
+  }
+
+  /** Addresses of the egress network's members → container ids. */
+  async addresses(): Promise<Map<string, string>> {
+    const info = (await this.options.docker.getNetwork(this.options.network).inspect()) as {
+      Containers?: Record<string, { IPv4Address?: string; IPv6Address?: string }>;
+    };
+    const map = new Map<string, string>();
+    for (const [id, endpoint] of Object.entries(info.Containers ?? {})) {
+      const v4 = endpoint.IPv4Address?.split('/')[0];
+      const v6 = endpoint.IPv6Address?.split('/')[0];
+      if (v4) map.set(v4, id);
+      if (v6) map.set(v6, id);
+    }
+    return map;
+  }
+
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.draining.then(task, task);
+    this.draining = next.catch(() => undefined);
+    return next;
   }
 
   /** Id of the container holding `address` on the egress network, if any. */
@@ -191,13 +287,19 @@ export class DockerEgressRepository {
     this.running = false;
     this.attached?.destroy?.();
     await this.removeProxy();
+    let gone = true;
     try {
       await this.options.docker.getNetwork(this.options.network).remove();
     } catch (error) {
       const status = statusOf(error);
-      if (status !== 404)
+      if (status !== 404) {
+        gone = false;
         this.logger.warn(`egress network ${this.options.network} not removed: ${messageOf(error)}`);
+      }
     }
+    // The filter stays as long as the bridge it guards does.
+    const firewall = this.firewall;
+    if (gone && firewall) await this.serialized(() => firewall.remove()).catch(() => undefined);
   }
 
   private async ensureInternalNetwork(): Promise<void> {
@@ -268,6 +370,13 @@ export class DockerEgressRepository {
             ready = true;
             clearTimeout(timer);
             resolve();
+          } else if (record.event === 'dns') {
+            if (typeof record.client === 'string' && typeof record.name === 'string')
+              this.options.onDns?.({
+                client: record.client,
+                name: record.name,
+                qtype: typeof record.qtype === 'number' ? record.qtype : 0,
+              });
           } else if (record.event === 'denied') {
             const reason = record.reason === 'malformed' ? 'malformed' : 'not_allowlisted';
             const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);

@@ -264,6 +264,7 @@ export class DockerSandboxRepository {
     labels: Record<string, string>,
   ) => boolean | Promise<boolean>;
   private readonly networkEnv: Readonly<Record<string, readonly string[]>>;
+  private readonly networkDns = new Map<string, readonly string[]>();
   private readonly host = hostname();
   private readonly startTicks = processStartTicks('self') ?? '';
 
@@ -310,6 +311,14 @@ export class DockerSandboxRepository {
       options.isInstanceAlive ?? ((id, labels) => this.defaultIsInstanceAlive(id, labels));
     this.networkEnv = options.networkEnv ?? {};
     if (options.knownSecrets) this.addKnownSecrets(options.knownSecrets);
+  }
+
+  /**
+   * DNS servers of containers on `network` (the egress proxy's sink). Part of the container spec, so
+   * a session's warm container made with other servers is replaced at its next command.
+   */
+  setNetworkDns(network: string, servers: readonly string[]): void {
+    this.networkDns.set(network, [...servers]);
   }
 
   /** The dockerode client (shared with the egress repository, same endpoint). */
@@ -674,7 +683,16 @@ export class DockerSandboxRepository {
     const { memoryBytes, nanoCpus, pidsLimit, network } = limits;
     return createHash('sha256')
       .update(
-        JSON.stringify([imageId, memoryBytes, nanoCpus, pidsLimit, network, this.tmpBytes, this.runBytes]),
+        JSON.stringify([
+          imageId,
+          memoryBytes,
+          nanoCpus,
+          pidsLimit,
+          network,
+          this.tmpBytes,
+          this.runBytes,
+          ...(this.networkDns.has(network) ? [this.networkDns.get(network)] : []),
+        ]),
       )
       .digest('hex')
       .slice(0, 16);
@@ -725,6 +743,7 @@ export class DockerSandboxRepository {
         SecurityOpt: ['no-new-privileges:true'],
         Privileged: false,
         NetworkMode: limits.network,
+        ...(this.networkDns.has(limits.network) ? { Dns: [...this.networkDns.get(limits.network)!] } : {}),
         IpcMode: 'private',
         Memory: limits.memoryBytes,
         MemorySwap: limits.memoryBytes,

@@ -6,15 +6,22 @@
 // (`GET http://host:port/path`), and opens the upstream connection only when host:port is on the
 // allowlist (exact, case-insensitive host, exact port). Every refusal is one JSON line on stdout
 // ({"event":"denied",...}); sandbox-exec reads them and appends `exec.egress.denied`.
-// Arguments: <listen port> <host:port>...
+//
+// It is also the DNS server of the sandboxes on the egress network (their `--dns`): a sink on UDP
+// port 53 that answers every query REFUSED and reports the queried name ({"event":"dns",...}), so
+// a name lookup can neither leak data to an outside resolver nor go unaudited. A sandbox needs no
+// name resolution for allowlisted destinations: the proxy resolves them.
+// Arguments: <listen port> <dns port> <host:port>...
 export const EGRESS_PROXY_PORT = 3128;
+export const EGRESS_DNS_PORT = 53;
 
 export const EGRESS_PROXY_SCRIPT = String.raw`
 import asyncio, json, sys
 
 LISTEN_PORT = int(sys.argv[1])
+DNS_PORT = int(sys.argv[2])
 ALLOW = set()
-for item in sys.argv[2:]:
+for item in sys.argv[3:]:
     host, _, port = item.rpartition(':')
     ALLOW.add((host.strip('[]').lower(), int(port)))
 
@@ -109,8 +116,37 @@ async def handle(reader, writer):
         await up_writer.drain()
     await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
+def qname(packet):
+    labels, i = [], 12
+    while i < len(packet) and len(labels) < 128:
+        n = packet[i]
+        if n == 0:
+            return '.'.join(labels), i + 1
+        if n & 0xC0 or i + 1 + n > len(packet):
+            return None, 0
+        labels.append(packet[i + 1:i + 1 + n].decode('ascii', 'backslashreplace'))
+        i += 1 + n
+    return None, 0
+
+class DnsSink(asyncio.DatagramProtocol):
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, addr):
+        if len(data) < 12 or data[2] & 0x80:
+            return
+        name, end = qname(data) if int.from_bytes(data[4:6], 'big') >= 1 else (None, 0)
+        qtype = int.from_bytes(data[end:end + 2], 'big') if name is not None and end + 4 <= len(data) else 0
+        log('dns', client=addr[0], name=(name if name is not None else '')[:253], qtype=qtype)
+        # Same id and question; QR set, opcode and RD kept, RCODE 5 (REFUSED), no records.
+        flags = 0x8000 | (data[2] << 8 & 0x7900) | 5
+        question = data[12:end + 4] if name is not None and end + 4 <= len(data) else b''
+        header = data[0:2] + flags.to_bytes(2, 'big') + (b'\x00\x01' if question else b'\x00\x00') + b'\x00' * 6
+        self.transport.sendto(header + question, addr)
+
 async def main():
     server = await asyncio.start_server(handle, '0.0.0.0', LISTEN_PORT)
+    await asyncio.get_running_loop().create_datagram_endpoint(DnsSink, local_addr=('0.0.0.0', DNS_PORT))
     log('ready', port=LISTEN_PORT, allow=sorted('%s:%d' % a for a in ALLOW))
     async with server:
         await server.serve_forever()
