@@ -4,6 +4,7 @@ import { runAgentCommand } from './commands/agent.command';
 import { runAuditCommand } from './commands/audit.command';
 import { runAuthCommand } from './commands/auth.command';
 import { runInfraCommand } from './commands/infra.command';
+import { runLayoutCommand } from './commands/layout.command';
 
 interface CommandGroup {
   summary: string;
@@ -14,6 +15,7 @@ export const COMMANDS: Record<string, CommandGroup> = {
   agent: { summary: 'the kill switch: freeze, thaw, status', run: runAgentCommand },
   auth: { summary: 'operator password and API keys: set-password, create-api-key, list-api-keys, revoke-api-key', run: runAuthCommand },
   audit: { summary: 'the tamper-evident ledger: verify, tail (SOC feed), pubkey', run: runAuditCommand },
+  layout: { summary: 'the three-VM layout: check, flows, nft <vm>, generate (nftables rulesets, SECURITY.md flow table)', run: runLayoutCommand },
   infra: { summary: 'local infrastructure: secrets, nats-config, setup (used by scripts/infra.sh)', run: runInfraCommand },
 };
 

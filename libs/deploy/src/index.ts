@@ -1,2 +1,4 @@
 export * from './layout';
 export * from './flows';
+export * from './nft';
+export * from './generate';
