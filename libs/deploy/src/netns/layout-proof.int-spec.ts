@@ -69,7 +69,6 @@ describe('the layout holds with real traffic between network namespaces (root)',
     // A "container" behind the agent's docker0, its ports published the way Docker does it (DNAT in
     // prerouting, masquerade on the way out) — in Docker's own table, not ours.
     await lab.addContainer('container', 'agent', 'docker0', '10.99.0.1/24', `${CONTAINER}/24`);
-    const agentNs = lab.hosts.get('agent')!.ns;
     const dockerLike = [
       'table ip dockersim {',
       '  chain prerouting { type nat hook prerouting priority dstnat; policy accept;',
