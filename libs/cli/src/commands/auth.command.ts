@@ -60,6 +60,7 @@ export async function openGatewayState(needNats = true): Promise<GatewayState> {
       nc = await connectNats({
         user: 'gateway',
         url: env.natsUrl,
+        caFile: env.natsCaFile,
         seed: readFileSync(natsSeedFile('gateway'), 'utf8').trim(),
         reconnect: false,
       });
