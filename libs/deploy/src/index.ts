@@ -2,3 +2,4 @@ export * from './layout';
 export * from './flows';
 export * from './nft';
 export * from './generate';
+export * from './firewall-rules';
