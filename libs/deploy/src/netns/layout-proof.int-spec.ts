@@ -20,6 +20,7 @@ const OTHER_INTERNET = '198.51.100.99';
 const CONTAINER = '10.99.0.2';
 
 interface Check {
+  connectOnly?: boolean;
   from: string;
   to: string;
   host: string;
@@ -98,7 +99,9 @@ describe('the layout holds with real traffic between network namespaces (root)',
     await listen('agent', 'tcp', 22);
     await listen('container', 'tcp', 8443, true); // gateway in a container, published as agent:18443
     await listen('container', 'tcp', 5432); // PostgreSQL published by mistake as agent:5432
-    await listen('ollama', 'tcp', 11434);
+    // Ollama: the protocol-faithful stand-in, listening on the VM's address.
+    const ollama = await workers.get('ollama')!.call({ op: 'ollama-standin', port: 11434, host: '0.0.0.0', models: ['standin:latest'] });
+    if (!ollama.ok) throw new Error(`Ollama stand-in: ${ollama.detail}`);
     await listen('ollama', 'tcp', 22);
     await listen('internet', 'tcp', 443, true);
     await listen('internet', 'tcp', 53);
@@ -133,6 +136,21 @@ describe('the layout holds with real traffic between network namespaces (root)',
     });
 
     for (const name of ['nextcloud', 'agent', 'ollama']) await lab.nft(name, nftRuleset(layout, name));
+
+    // The real llm-router in the agent namespace, on the namespace's NATS over TLS, calling Ollama on its VM.
+    lab.spawnIn('agent', process.execPath, ['--enable-source-maps', join(repo, 'dist', 'services', 'llm-router', 'src', 'main.js')], {
+      cwd: repo,
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        PALISADE_HOME: dir,
+        PALISADE_NATS_URL: 'tls://127.0.0.1:4222',
+        PALISADE_NATS_CA_FILE: ca.caCertPath,
+        PALISADE_NATS_SEED_FILE: seeds['llm-router'],
+        PALISADE_OLLAMA_URL: `http://${vm('ollama')}:11434`,
+        PALISADE_OLLAMA_MODEL: 'standin:latest',
+        PALISADE_OLLAMA_TIMEOUT_MS: '10000',
+      },
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -192,6 +210,8 @@ describe('the layout holds with real traffic between network namespaces (root)',
       deny('container', 'internet', OTHER_INTERNET, 443, 'container egress to the internet (forward)'),
     ];
 
+    // Ollama's stand-in speaks HTTP (it sends no greeting): a completed TCP handshake is the answer there.
+    for (const check of checks) if (check.port === 11434) check.connectOnly = true;
     const vms = new Set(['nextcloud', 'agent', 'ollama']);
     const counterHolders = (check: Check) => [check.from === 'container' ? 'agent' : check.from, check.to].filter((n) => vms.has(n));
     const rows: Row[] = [];
@@ -205,6 +225,7 @@ describe('the layout holds with real traffic between network namespaces (root)',
         port: check.port,
         timeoutMs: check.allowed ? 5000 : 1000,
         ...(check.tls ? { ca: ca.caCertPath } : {}),
+        ...(check.connectOnly ? { connectOnly: true } : {}),
       });
       const after = await Promise.all(holders.map((n) => lab.dropCount(n)));
       const dropped = after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0);
@@ -223,17 +244,39 @@ describe('the layout holds with real traffic between network namespaces (root)',
     const received = subscribed.ok ? await soc.call({ op: 'nats-wait', key: 'soc', subject: 'audit.netns.proof', timeoutMs: 5000 }) : subscribed;
     const socPlain = await soc.call({ op: 'nats-plain', host: vm('agent'), port: 4222 });
 
+    // The real llm-router answers cmd.llm.complete through Ollama on its own VM, across both firewalls.
+    const gateway = await agent.call({ op: 'nats-connect', key: 'gateway', url: 'tls://127.0.0.1:4222', seed: seeds.gateway, user: 'gateway', inboxPrefix: inboxPrefixFor('gateway'), caFile: ca.caCertPath });
+    const request = JSON.stringify({
+      session: 'netns-proof',
+      turn: 'turn-1',
+      messages: [{ role: 'user', content: 'hello across the firewall' }],
+      tools: [],
+      trust: 'untrusted',
+      tainted: false,
+      sensitive: false,
+    });
+    let completion: { ok: boolean; detail?: string } = gateway;
+    for (let attempt = 0; gateway.ok && attempt < 60; attempt++) {
+      completion = await agent.call({ op: 'nats-request', key: 'gateway', subject: 'cmd.llm.complete', data: request, timeoutMs: 5000 });
+      if (completion.ok) break;
+      await new Promise((r) => setTimeout(r, 500)); // llm-router still starting (no responders)
+    }
+    const answer = completion.ok ? (JSON.parse(completion.detail!) as { ok: boolean; data?: { route: string; message: { content: string } } }) : undefined;
+    const llmOk = answer?.ok === true && answer.data!.route === 'local' && answer.data!.message.content.length > 0;
+
     const line = (r: Row) =>
       `${r.check.allowed ? 'ALLOW' : 'BLOCK'} ${r.passed ? 'pass' : 'FAIL'}  ${`${r.check.from} → ${r.check.to} ${r.check.host}:${r.check.proto}/${r.check.port}`.padEnd(46)} ${r.check.what} — ${r.detail}`;
     const extra = [
+      `ALLOW ${llmOk ? 'pass' : 'FAIL'}  ${'agent llm-router (real) → ollama :11434'.padEnd(46)} cmd.llm.complete answered by Ollama — ${answer ? JSON.stringify(answer).slice(0, 160) : completion.detail}`,
       `ALLOW ${received.ok ? 'pass' : 'FAIL'}  ${'soc → agent NATS tls://:4222 subscribe audit.>'.padEnd(46)} soc receives a ledger audit record over TLS — ${received.detail ?? socTls.detail}`,
       `BLOCK ${!socPlain.ok ? 'pass' : 'FAIL'}  ${'soc → agent NATS nats://:4222 (no TLS)'.padEnd(46)} refused by the server — ${socPlain.detail}`,
     ];
     console.log(
-      [`Layout proof: ${rows.length + extra.length} checks (${rows.filter((r) => r.check.allowed).length + 1} allowed flows, ${rows.filter((r) => !r.check.allowed).length + 1} forbidden)`, ...rows.map(line), ...extra].join('\n'),
+      [`Layout proof: ${rows.length + extra.length} checks (${rows.filter((r) => r.check.allowed).length + 2} allowed flows, ${rows.filter((r) => !r.check.allowed).length + 1} forbidden)`, ...rows.map(line), ...extra].join('\n'),
     );
 
     expect(rows.filter((r) => !r.passed).map(line)).toEqual([]);
+    expect({ llmOk, answer }).toEqual({ llmOk: true, answer: expect.anything() });
     expect(received).toEqual({ id: expect.any(Number), ok: true, detail: 'checkpoint-over-tls' });
     expect(socPlain).toEqual({ id: expect.any(Number), ok: false, detail: expect.stringMatching(/^server announced tls_required; plain CONNECT not accepted/) });
   });

@@ -181,9 +181,9 @@ export class NetnsLab {
     }
   }
 
-  spawnIn(name: string, command: string, args: string[], options: { cwd?: string } = {}): ChildProcess {
+  spawnIn(name: string, command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): ChildProcess {
     const ns = this.hosts.get(name)!.ns;
-    const child = spawn('ip', ['netns', 'exec', ns, command, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns, command, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.processes.push(child);
     return child;
   }

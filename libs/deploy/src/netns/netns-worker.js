@@ -36,7 +36,7 @@ function listen({ proto, port, host = '0.0.0.0', tls: tlsFiles }) {
   });
 }
 
-function probe({ proto, host, port, timeoutMs = 1500, ca, servername }) {
+function probe({ proto, host, port, timeoutMs = 1500, ca, servername, connectOnly }) {
   return new Promise((resolve) => {
     let done = false;
     const finish = (ok, detail, cleanup) => {
@@ -61,6 +61,7 @@ function probe({ proto, host, port, timeoutMs = 1500, ca, servername }) {
       ? tls.connect({ host, port, ca: fs.readFileSync(ca), servername })
       : net.connect({ host, port });
     cleanup = () => socket.destroy();
+    if (connectOnly) socket.on('connect', () => finish(true, 'connected', cleanup));
     socket.on('data', (chunk) => {
       data += chunk;
       if (data.includes('\n')) finish(true, `${ca ? 'TLS verified; ' : ''}${data.trim()}`, cleanup);
@@ -131,6 +132,22 @@ async function handle(command) {
         for await (const msg of sub) entry.messages.push({ subject: msg.subject, data: new TextDecoder().decode(msg.data) });
       })();
       await entry.nc.flush();
+      return { ok: true };
+    }
+    case 'nats-request': {
+      const entry = nats[command.key];
+      try {
+        const reply = await entry.nc.request(command.subject, new TextEncoder().encode(command.data), { timeout: command.timeoutMs || 5000 });
+        return { ok: true, detail: new TextDecoder().decode(reply.data) };
+      } catch (error) {
+        return { ok: false, detail: error.message };
+      }
+    }
+    case 'ollama-standin': {
+      const { OllamaStandin } = require(require('node:path').join(process.cwd(), 'dist', 'libs', 'testing', 'src', 'standins', 'ollama.standin.js'));
+      const standin = new OllamaStandin({ port: command.port, host: command.host, models: command.models });
+      await standin.start();
+      servers.push({ close: () => standin.setDown(true) });
       return { ok: true };
     }
     case 'nats-publish': {

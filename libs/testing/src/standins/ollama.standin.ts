@@ -71,6 +71,8 @@ export interface OllamaRecordedRequest {
 
 export interface OllamaStandinOptions {
   port?: number;
+  /** Listen address (default loopback; the network-namespace proof listens on the VM's address). */
+  host?: string;
   /** Model names served by /api/tags (default ["standin:latest"]). A name without a tag also matches ":latest". */
   models?: string[];
   version?: string;
@@ -105,6 +107,7 @@ function normaliseModel(name: string): string {
 export class OllamaStandin {
   private server?: http.Server;
   private port: number;
+  private readonly host?: string;
   private down = false;
   private readonly models: string[];
   private readonly version: string;
@@ -116,6 +119,7 @@ export class OllamaStandin {
 
   constructor(options: OllamaStandinOptions = {}) {
     this.port = options.port ?? 0;
+    this.host = options.host;
     this.models = options.models ?? ['standin:latest'];
     this.version = options.version ?? '0.12.6';
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -157,7 +161,7 @@ export class OllamaStandin {
       });
     });
     server.keepAliveTimeout = 60_000;
-    this.port = await listen(server, this.port);
+    this.port = await listen(server, this.port, this.host);
     this.server = server;
   }
 
