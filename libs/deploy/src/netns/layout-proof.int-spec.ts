@@ -5,12 +5,16 @@
 // local CA runs in the agent namespace, and the gateway runs "in a container" behind a Docker-style
 // DNAT — so the forward chain is proven too. Every allowed flow must work; every other flow must fail
 // AND be counted by a palisade drop counter. The full matrix is printed.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createUser } from '@nats-io/nkeys';
+import { execFile } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { inboxPrefixFor, NATS_PRINCIPALS, renderNatsServerConfig } from '@palisade/nats';
 import { createTestCa, type TestCa } from '@palisade/testing';
+import { ensureSecrets, publicNkeyOf } from '../../../cli/src/infra/secrets';
+import { natsSeedFile, pgPasswordFile } from '../../../cli/src/paths';
 import { loadLayout, nftRuleset, type Layout } from '../index';
 import { NetnsLab, type NsWorker } from './netns-lab';
 
@@ -18,6 +22,9 @@ const repo = join(__dirname, '..', '..', '..', '..');
 const CLOUD = '203.0.113.7';
 const OTHER_INTERNET = '198.51.100.99';
 const CONTAINER = '10.99.0.2';
+const TALK_SECRET = 'talk-bot-secret-for-the-netns-proof-0123456789abcdef';
+const run = promisify(execFile);
+const pgBin = () => `/usr/lib/postgresql/${readdirSync('/usr/lib/postgresql').sort((a, b) => Number(a) - Number(b)).pop()}/bin`;
 
 interface Check {
   connectOnly?: boolean;
@@ -38,6 +45,13 @@ interface Row {
   detail: string;
 }
 
+function postgresIds(): [number, number] {
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+  if (!line) throw new Error('no postgres user: run scripts/infra.sh up first (it installs PostgreSQL)');
+  const [, , uid, gid] = line.split(':');
+  return [Number(uid), Number(gid)];
+}
+
 describe('the layout holds with real traffic between network namespaces (root)', () => {
   const lab = new NetnsLab();
   const workers = new Map<string, NsWorker>();
@@ -45,6 +59,9 @@ describe('the layout holds with real traffic between network namespaces (root)',
   let layout: Layout;
   let ca: TestCa;
   const seeds: Record<string, string> = {};
+  const home = join(dir, 'home');
+  const pgDir = join(dir, 'pg');
+  let pgStarted = false;
 
   beforeAll(async () => {
     // The shipped layout, with one cloud endpoint configured so the "only when configured" rule is exercised.
@@ -95,7 +112,6 @@ describe('the layout holds with real traffic between network namespaces (root)',
     await listen('nextcloud', 'tcp', 443, true);
     await listen('nextcloud', 'tcp', 22);
     await listen('nextcloud', 'tcp', 5432);
-    await listen('agent', 'tcp', 18788, true); // channels webhook (HTTPS)
     await listen('agent', 'tcp', 22);
     await listen('container', 'tcp', 8443, true); // gateway in a container, published as agent:18443
     await listen('container', 'tcp', 5432); // PostgreSQL published by mistake as agent:5432
@@ -111,12 +127,12 @@ describe('the layout holds with real traffic between network namespaces (root)',
     for (const name of ['operator', 'admin', 'soc']) await listen(name, 'tcp', 2222);
 
     // The real nats-server, TLS with a certificate from the local CA, the manifest's users.
+    // Secrets as `palisade infra secrets` makes them (nkeys, PostgreSQL passwords, signing keys).
+    ensureSecrets(home);
     const nkeys: Record<string, string> = {};
     for (const user of NATS_PRINCIPALS) {
-      const kp = createUser();
-      nkeys[user] = kp.getPublicKey();
-      seeds[user] = join(dir, `${user}.nk`);
-      writeFileSync(seeds[user], new TextDecoder().decode(kp.getSeed()), { mode: 0o600 });
+      nkeys[user] = publicNkeyOf(user, home);
+      seeds[user] = natsSeedFile(user, home);
     }
     const conf = join(dir, 'nats.conf');
     writeFileSync(
@@ -137,12 +153,53 @@ describe('the layout holds with real traffic between network namespaces (root)',
 
     for (const name of ['nextcloud', 'agent', 'ollama']) await lab.nft(name, nftRuleset(layout, name));
 
+    // PostgreSQL in the agent namespace (loopback there), streams/roles/schemas by `palisade infra setup`.
+    chmodSync(dir, 0o711);
+    mkdirSync(pgDir, { mode: 0o700 });
+    chownSync(pgDir, ...postgresIds());
+    copyFileSync(join(home, 'secrets', 'pg', 'postgres.pw'), join(pgDir, 'pw'));
+    chownSync(join(pgDir, 'pw'), ...postgresIds());
+    const asPostgres = (command: string) => run('ip', ['netns', 'exec', lab.hosts.get('agent')!.ns, 'su', 'postgres', '-s', '/bin/sh', '-c', command], { timeout: 90_000 });
+    await asPostgres(`'${pgBin()}/initdb' -D '${pgDir}/data' -U postgres --pwfile='${pgDir}/pw' --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null`);
+    await asPostgres(`'${pgBin()}/pg_ctl' -D '${pgDir}/data' -l '${pgDir}/log' -w -t 60 -o "-p 5432 -k '${pgDir}' -c listen_addresses=127.0.0.1" start >/dev/null`);
+    pgStarted = true;
+    const cli = join(repo, 'dist', 'libs', 'cli', 'src', 'main.js');
+    await run('ip', ['netns', 'exec', lab.hosts.get('agent')!.ns, process.execPath, cli, 'infra', 'setup', '--nats', 'tls://127.0.0.1:4222', '--pg-host', '127.0.0.1', '--pg-port', '5432'], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PALISADE_HOME: home, PALISADE_NATS_CA_FILE: ca.caCertPath },
+      timeout: 90_000,
+    });
+
+    // The real channels service: the Talk webhook over HTTPS on the VM's address (certificate from the CA).
+    writeFileSync(join(dir, 'talk.secret'), TALK_SECRET, { mode: 0o600 });
+    writeFileSync(join(dir, 'channels.json'), JSON.stringify([{ name: 'talk-main', kind: 'talk', baseUrl: `https://${vm('nextcloud')}`, secretFile: join(dir, 'talk.secret') }]));
+    lab.spawnIn('agent', process.execPath, ['--enable-source-maps', join(repo, 'dist', 'services', 'channels', 'src', 'main.js')], {
+      cwd: repo,
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        PALISADE_HOME: home,
+        PALISADE_NATS_URL: 'tls://127.0.0.1:4222',
+        PALISADE_NATS_CA_FILE: ca.caCertPath,
+        PALISADE_NATS_SEED_FILE: seeds.channels,
+        PALISADE_PG_HOST: '127.0.0.1',
+        PALISADE_PG_PORT: '5432',
+        PALISADE_PG_DATABASE: 'palisade',
+        PALISADE_PG_USER: 'palisade_channels',
+        PALISADE_PG_PASSWORD_FILE: pgPasswordFile('palisade_channels', home),
+        PALISADE_CHANNELS_HOST: '0.0.0.0',
+        PALISADE_CHANNELS_PORT: '18788',
+        PALISADE_CHANNELS_TLS_CERT_FILE: ca.certPath,
+        PALISADE_CHANNELS_TLS_KEY_FILE: ca.keyPath,
+        PALISADE_CHANNELS_FILE: join(dir, 'channels.json'),
+        NODE_EXTRA_CA_CERTS: ca.caCertPath,
+      },
+    });
+
     // The real llm-router in the agent namespace, on the namespace's NATS over TLS, calling Ollama on its VM.
     lab.spawnIn('agent', process.execPath, ['--enable-source-maps', join(repo, 'dist', 'services', 'llm-router', 'src', 'main.js')], {
       cwd: repo,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
-        PALISADE_HOME: dir,
+        PALISADE_HOME: home,
         PALISADE_NATS_URL: 'tls://127.0.0.1:4222',
         PALISADE_NATS_CA_FILE: ca.caCertPath,
         PALISADE_NATS_SEED_FILE: seeds['llm-router'],
@@ -151,10 +208,20 @@ describe('the layout holds with real traffic between network namespaces (root)',
         PALISADE_OLLAMA_TIMEOUT_MS: '10000',
       },
     });
-  }, 120_000);
+    // Both services up before the firewall checks start.
+    for (let i = 0; ; i++) {
+      const up = await workers.get('agent')!.call({ op: 'probe', proto: 'tcp', host: '127.0.0.1', port: 18788, connectOnly: true, timeoutMs: 1000 });
+      if (up.ok) break;
+      if (i > 120) throw new Error('channels did not listen on 18788 within 60 s');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }, 240_000);
 
   afterAll(async () => {
     for (const worker of workers.values()) worker.stop();
+    if (pgStarted) {
+      await run('ip', ['netns', 'exec', lab.hosts.get('agent')!.ns, 'su', 'postgres', '-s', '/bin/sh', '-c', `'${pgBin()}/pg_ctl' -D '${pgDir}/data' -m immediate -w stop`]).catch(() => undefined);
+    }
     await lab.destroy();
     rmSync(dir, { recursive: true, force: true });
     expect(await lab.leftovers()).toEqual([]);
@@ -211,7 +278,8 @@ describe('the layout holds with real traffic between network namespaces (root)',
     ];
 
     // Ollama's stand-in speaks HTTP (it sends no greeting): a completed TCP handshake is the answer there.
-    for (const check of checks) if (check.port === 11434) check.connectOnly = true;
+    // So does channels (HTTPS; the TLS handshake is verified against the local CA).
+    for (const check of checks) if (check.port === 11434 || check.port === 18788) check.connectOnly = true;
     const vms = new Set(['nextcloud', 'agent', 'ollama']);
     const counterHolders = (check: Check) => [check.from === 'container' ? 'agent' : check.from, check.to].filter((n) => vms.has(n));
     const rows: Row[] = [];
@@ -264,19 +332,30 @@ describe('the layout holds with real traffic between network namespaces (root)',
     const answer = completion.ok ? (JSON.parse(completion.detail!) as { ok: boolean; data?: { route: string; message: { content: string } } }) : undefined;
     const llmOk = answer?.ok === true && answer.data!.route === 'local' && answer.data!.message.content.length > 0;
 
+    // A Talk webhook from the Nextcloud VM reaches the real channels service over HTTPS and is accepted;
+    // the same webhook with a wrong signature is refused by channels (401), not by the firewall.
+    const nextcloud = workers.get('nextcloud')!;
+    const hook = { op: 'talk-webhook', url: `https://${vm('agent')}:18788/webhooks/talk/talk-main`, backendUrl: `https://${vm('nextcloud')}/`, secret: TALK_SECRET, token: 'netnsroom', ca: ca.caCertPath, text: 'hello agent' };
+    const webhook = await nextcloud.call(hook);
+    const forged = await nextcloud.call({ ...hook, wrongSignature: true });
+
     const line = (r: Row) =>
       `${r.check.allowed ? 'ALLOW' : 'BLOCK'} ${r.passed ? 'pass' : 'FAIL'}  ${`${r.check.from} → ${r.check.to} ${r.check.host}:${r.check.proto}/${r.check.port}`.padEnd(46)} ${r.check.what} — ${r.detail}`;
     const extra = [
+      `ALLOW ${webhook.ok ? 'pass' : 'FAIL'}  ${'nextcloud Talk → agent channels (real) :18788'.padEnd(46)} signed webhook accepted over HTTPS — ${webhook.detail}`,
+      `BLOCK ${!forged.ok && /HTTP 401/.test(forged.detail ?? '') ? 'pass' : 'FAIL'}  ${'nextcloud Talk → agent channels (forged)'.padEnd(46)} wrong signature refused by channels — ${forged.detail}`,
       `ALLOW ${llmOk ? 'pass' : 'FAIL'}  ${'agent llm-router (real) → ollama :11434'.padEnd(46)} cmd.llm.complete answered by Ollama — ${answer ? JSON.stringify(answer).slice(0, 160) : completion.detail}`,
       `ALLOW ${received.ok ? 'pass' : 'FAIL'}  ${'soc → agent NATS tls://:4222 subscribe audit.>'.padEnd(46)} soc receives a ledger audit record over TLS — ${received.detail ?? socTls.detail}`,
       `BLOCK ${!socPlain.ok ? 'pass' : 'FAIL'}  ${'soc → agent NATS nats://:4222 (no TLS)'.padEnd(46)} refused by the server — ${socPlain.detail}`,
     ];
     console.log(
-      [`Layout proof: ${rows.length + extra.length} checks (${rows.filter((r) => r.check.allowed).length + 2} allowed flows, ${rows.filter((r) => !r.check.allowed).length + 1} forbidden)`, ...rows.map(line), ...extra].join('\n'),
+      [`Layout proof: ${rows.length + extra.length} checks (${rows.filter((r) => r.check.allowed).length + 3} allowed flows, ${rows.filter((r) => !r.check.allowed).length + 2} forbidden)`, ...rows.map(line), ...extra].join('\n'),
     );
 
     expect(rows.filter((r) => !r.passed).map(line)).toEqual([]);
     expect({ llmOk, answer }).toEqual({ llmOk: true, answer: expect.anything() });
+    expect(webhook).toMatchObject({ ok: true });
+    expect(forged).toMatchObject({ ok: false, detail: expect.stringMatching(/^HTTP 401/) });
     expect(received).toEqual({ id: expect.any(Number), ok: true, detail: 'checkpoint-over-tls' });
     expect(socPlain).toEqual({ id: expect.any(Number), ok: false, detail: expect.stringMatching(/^server announced tls_required; plain CONNECT not accepted/) });
   });

@@ -61,7 +61,7 @@ function probe({ proto, host, port, timeoutMs = 1500, ca, servername, connectOnl
       ? tls.connect({ host, port, ca: fs.readFileSync(ca), servername })
       : net.connect({ host, port });
     cleanup = () => socket.destroy();
-    if (connectOnly) socket.on('connect', () => finish(true, 'connected', cleanup));
+    if (connectOnly) socket.on(ca ? 'secureConnect' : 'connect', () => finish(true, ca ? 'TLS verified; connected' : 'connected', cleanup));
     socket.on('data', (chunk) => {
       data += chunk;
       if (data.includes('\n')) finish(true, `${ca ? 'TLS verified; ' : ''}${data.trim()}`, cleanup);
@@ -142,6 +142,18 @@ async function handle(command) {
       } catch (error) {
         return { ok: false, detail: error.message };
       }
+    }
+    case 'talk-webhook': {
+      // Nextcloud Talk (the stand-in) sends one signed bot webhook, the way Talk does.
+      const { TalkStandin } = require(require('node:path').join(process.cwd(), 'dist', 'libs', 'testing', 'src', 'standins', 'talk.standin.js'));
+      const talk = new TalkStandin({
+        backendUrl: command.backendUrl,
+        bots: [{ name: 'palisade', secret: command.secret, url: command.url, conversations: [command.token] }],
+        conversations: [{ token: command.token }],
+        webhookCa: fs.readFileSync(command.ca),
+      });
+      const result = await talk.sendMessage({ conversationToken: command.token, bot: 'palisade', text: command.text, wrongSignature: !!command.wrongSignature });
+      return { ok: result.ok, detail: `HTTP ${result.status} ${result.body || result.error || ''}`.trim() };
     }
     case 'ollama-standin': {
       const { OllamaStandin } = require(require('node:path').join(process.cwd(), 'dist', 'libs', 'testing', 'src', 'standins', 'ollama.standin.js'));
