@@ -9,6 +9,9 @@
 #   secrets/talk-bot-secret       the Talk bot's shared secret (register the bot in Nextcloud with it)
 #   nats/nats.conf                nats-server config rendered from the permission manifest (public nkeys)
 #   channels.json                 channel list (PALISADE_TALK_URL set: one Talk channel "talk-main")
+#   tls/ca.crt, tls/channels.*    a local CA and the Talk webhook's server certificate (SANs: localhost,
+#                                 127.0.0.1 and PALISADE_CHANNELS_TLS_SANS, e.g. the agent VM's name and IP);
+#                                 Nextcloud must trust tls/ca.crt (or put an operator certificate in place)
 # The secrets are made inside the service image (`palisade infra secrets`, no Node needed on the host),
 # each owned by the uid of the container that mounts it as a Compose secret (10001 services, 10002 nats,
 # 10003 postgres), mode 600 in mode-700 directories (host root can read them; no other host user can).
@@ -30,6 +33,7 @@ if [ -n "${PALISADE_TALK_URL:-}" ]; then
 fi
 
 docker run --rm --network none --user 0:0 -e PALISADE_HOME=/deploy -e CHANNELS="$channels" \
+  -e CHANNELS_TLS_SANS="localhost,127.0.0.1${PALISADE_CHANNELS_TLS_SANS:+,$PALISADE_CHANNELS_TLS_SANS}" \
   -v "$DEPLOY:/deploy" "$IMAGE" sh -euc '
     palisade infra secrets >/dev/null
     palisade infra nats-config --host 0.0.0.0 --port 4222 --monitor-port 8222 --store /data/jetstream \
@@ -38,6 +42,11 @@ docker run --rm --network none --user 0:0 -e PALISADE_HOME=/deploy -e CHANNELS="
       (umask 077; node -e "process.stdout.write(require(\"node:crypto\").randomBytes(32).toString(\"hex\"))" > /deploy/secrets/talk-bot-secret)
     fi
     [ -s /deploy/channels.json ] || printf "%s\n" "$CHANNELS" > /deploy/channels.json
+    # Each Palisade service terminates its own TLS (vm-layout): the webhook listener gets a certificate
+    # from the local CA, kept (not reissued) while fresh.
+    palisade infra tls-cert channels --sans "$CHANNELS_TLS_SANS" >/dev/null
+    chown 10001:10001 /deploy/tls/channels.key /deploy/tls/channels.crt
+    chmod 600 /deploy/tls/channels.key
     # Each file belongs to the user of the container that mounts it, mode 600 (services refuse
     # secret files readable by anyone else): 10001 Palisade services, 10002 nats, 10003 postgres.
     chown -R 10001:10001 /deploy/secrets /deploy/channels.json

@@ -11,6 +11,9 @@ NATS_PORT="${PALISADE_NATS_PORT:-14222}"
 NATS_MONITOR_PORT="${PALISADE_NATS_MONITOR_PORT:-18222}"
 PG_PORT="${PALISADE_PG_PORT:-15432}"
 PG_DATABASE="${PALISADE_PG_DATABASE:-palisade}"
+# NATS with TLS (certificate from the local CA in $PALISADE_HOME/tls): every client then connects with
+# tls:// and the CA file. On (1) in the three-VM deployment; off (0, default) keeps loopback plain here.
+NATS_TLS="${PALISADE_NATS_TLS:-0}"
 RUN="$PALISADE_HOME/run"
 LOGS="$PALISADE_HOME/logs"
 
@@ -62,7 +65,8 @@ palisade() { node "$REPO/bin/palisade.js" "$@"; }
 nats_up() {
   local conf="$PALISADE_HOME/nats/nats.conf" pidf="$RUN/nats.pid"
   mkdir -p "$PALISADE_HOME/nats/jetstream"
-  palisade infra nats-config --port "$NATS_PORT" --monitor-port "$NATS_MONITOR_PORT" --store "$PALISADE_HOME/nats/jetstream" --out "$conf" >/dev/null
+  local tls=(); [ "$NATS_TLS" = 1 ] && tls=(--tls)
+  palisade infra nats-config --port "$NATS_PORT" --monitor-port "$NATS_MONITOR_PORT" --store "$PALISADE_HOME/nats/jetstream" --out "$conf" "${tls[@]}" >/dev/null
   if pid_alive "$pidf"; then
     kill -HUP "$(cat "$pidf")" # reload authorization in case the manifest changed
     say "nats-server already running (pid $(cat "$pidf")), config reloaded"
@@ -72,7 +76,7 @@ nats_up() {
   port_busy "$NATS_MONITOR_PORT" && die "port $NATS_MONITOR_PORT is taken by another process; set PALISADE_NATS_MONITOR_PORT"
   nats-server -c "$conf" -P "$pidf" >>"$LOGS/nats.log" 2>&1 &
   wait_port "$NATS_PORT" 15 nats-server
-  say "nats-server on 127.0.0.1:$NATS_PORT (JetStream in $PALISADE_HOME/nats/jetstream)"
+  say "nats-server on 127.0.0.1:$NATS_PORT$([ "$NATS_TLS" = 1 ] && echo ' with TLS') (JetStream in $PALISADE_HOME/nats/jetstream)"
 }
 
 # --- PostgreSQL ---------------------------------------------------------------------------------------
@@ -125,11 +129,14 @@ docker_up() {
   die "dockerd did not come up within 30 s (see $LOGS/dockerd.log)"
 }
 
+nats_url() { if [ "$NATS_TLS" = 1 ]; then echo "tls://127.0.0.1:$NATS_PORT"; else echo "nats://127.0.0.1:$NATS_PORT"; fi; }
+
 write_env() {
   cat > "$PALISADE_HOME/infra.env" <<ENV
 # Written by scripts/infra.sh: where the local infrastructure listens. No secrets in here — only paths.
 PALISADE_HOME=$PALISADE_HOME
-PALISADE_NATS_URL=nats://127.0.0.1:$NATS_PORT
+PALISADE_NATS_URL=$(nats_url)
+$([ "$NATS_TLS" = 1 ] && echo "PALISADE_NATS_CA_FILE=$PALISADE_HOME/tls/ca.crt")
 PALISADE_NATS_MONITOR_URL=http://127.0.0.1:$NATS_MONITOR_PORT
 PALISADE_PG_HOST=127.0.0.1
 PALISADE_PG_PORT=$PG_PORT
@@ -146,7 +153,7 @@ up() {
   nats_up
   pg_up
   docker_up
-  palisade infra setup --nats "nats://127.0.0.1:$NATS_PORT" --pg-host 127.0.0.1 --pg-port "$PG_PORT" --pg-database "$PG_DATABASE" >"$LOGS/setup.log" 2>&1 \
+  PALISADE_NATS_CA_FILE="$([ "$NATS_TLS" = 1 ] && echo "$PALISADE_HOME/tls/ca.crt")" palisade infra setup --nats "$(nats_url)" --pg-host 127.0.0.1 --pg-port "$PG_PORT" --pg-database "$PG_DATABASE" >"$LOGS/setup.log" 2>&1 \
     || { cat "$LOGS/setup.log" >&2; die "setup of streams/roles failed"; }
   write_env
   say "up — connection facts in $PALISADE_HOME/infra.env"

@@ -136,7 +136,9 @@ describe('Compose, profile agent: up, healthy, one Talk turn, down', () => {
       host: bridge,
       port: talkPort,
       backendUrl: talkUrl,
-      bots: [{ name: 'palisade', secret: botSecret, url: `http://127.0.0.1:${channelsPort}/webhooks/talk/talk-main` }],
+      // The webhook is HTTPS with a certificate from the deployment's local CA, which "Nextcloud" trusts.
+      bots: [{ name: 'palisade', secret: botSecret, url: `https://localhost:${channelsPort}/webhooks/talk/talk-main` }],
+      webhookCa: readFileSync(join(deployDir, 'tls', 'ca.crt')),
     });
     await talk.start();
 

@@ -5,6 +5,7 @@ import { runAuditCommand } from './commands/audit.command';
 import { runAuthCommand } from './commands/auth.command';
 import { runDoctorCommand } from './commands/doctor.command';
 import { runInfraCommand } from './commands/infra.command';
+import { runLayoutCommand } from './commands/layout.command';
 
 interface CommandGroup {
   summary: string;
@@ -16,6 +17,7 @@ export const COMMANDS: Record<string, CommandGroup> = {
   auth: { summary: 'operator password and API keys: set-password, create-api-key, list-api-keys, revoke-api-key', run: runAuthCommand },
   doctor: { summary: 'check this host against the deployment: sockets, firewall, Docker, TLS, password, NATS, ledger', run: runDoctorCommand },
   audit: { summary: 'the tamper-evident ledger: verify, tail (SOC feed), pubkey', run: runAuditCommand },
+  layout: { summary: 'the three-VM layout: check, flows, nft <vm>, generate (nftables rulesets, SECURITY.md flow table)', run: runLayoutCommand },
   infra: { summary: 'local infrastructure: secrets, nats-config, setup (used by scripts/infra.sh)', run: runInfraCommand },
 };
 

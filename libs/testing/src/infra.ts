@@ -18,6 +18,8 @@ export function palisadeHome(): string {
 export interface InfraFacts {
   home: string;
   natsUrl: string;
+  /** The CA of nats-server's certificate when NATS runs with TLS. */
+  natsCaFile?: string;
   natsMonitorUrl: string;
   pgHost: string;
   pgPort: number;
@@ -36,6 +38,7 @@ export function infraFacts(): InfraFacts {
   return {
     home,
     natsUrl: env.PALISADE_NATS_URL,
+    natsCaFile: env.PALISADE_NATS_CA_FILE || undefined,
     natsMonitorUrl: env.PALISADE_NATS_MONITOR_URL,
     pgHost: env.PALISADE_PG_HOST,
     pgPort: Number(env.PALISADE_PG_PORT),
@@ -53,6 +56,7 @@ export async function connectAs(user: string, onError?: (error: Error) => void):
   return connectNats({
     user,
     url: infraFacts().natsUrl,
+    caFile: infraFacts().natsCaFile,
     seed: readFileSync(seedFileOf(user), 'utf8').trim(),
     reconnect: false,
     onError,
@@ -67,6 +71,7 @@ export function serviceEnv(service: string, extra: Record<string, string> = {}):
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     PALISADE_HOME: facts.home,
     PALISADE_NATS_URL: facts.natsUrl,
+    ...(facts.natsCaFile ? { PALISADE_NATS_CA_FILE: facts.natsCaFile } : {}),
     PALISADE_NATS_SEED_FILE: seedFileOf(service),
     PALISADE_PG_HOST: facts.pgHost,
     PALISADE_PG_PORT: String(facts.pgPort),

@@ -1,4 +1,5 @@
-import { IsInt, IsString, Max, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { DatabaseConfig } from '@palisade/config';
 
 export class ChannelsConfig extends DatabaseConfig {
@@ -9,6 +10,23 @@ export class ChannelsConfig extends DatabaseConfig {
   @Min(0)
   @Max(65535)
   PALISADE_CHANNELS_PORT: number = 18788;
+
+  /**
+   * HTTPS for the Talk webhook: certificate (with its chain) and key files, e.g. issued by the local CA
+   * (`npx palisade infra tls-cert channels --san <address>`). Required on any non-loopback address.
+   */
+  @IsOptional()
+  @IsString()
+  PALISADE_CHANNELS_TLS_CERT_FILE?: string;
+
+  @IsOptional()
+  @IsString()
+  PALISADE_CHANNELS_TLS_KEY_FILE?: string;
+
+  /** Plain HTTP on a non-loopback address, only for a site whose TLS ends in front of channels. */
+  @Transform(({ obj, key }) => ({ true: true, false: false })[String(obj[key])] ?? obj[key])
+  @IsBoolean()
+  PALISADE_CHANNELS_INSECURE_HTTP: boolean = false;
 
   /** JSON file listing the configured channels: [{name, kind, baseUrl, secretFile}]. */
   @IsString()

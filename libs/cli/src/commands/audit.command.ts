@@ -29,7 +29,7 @@ export async function runAuditCommand(args: string[]): Promise<number> {
     case 'verify': {
       const { flags } = parseArgs(rest, { checkpoints: 'string', json: 'boolean' });
       const env = infraEnv();
-      const nc = await connectNats({ user: 'admin', url: env.natsUrl, seed: readFileSync(natsSeedFile('admin'), 'utf8').trim(), reconnect: false });
+      const nc = await connectNats({ user: 'admin', url: env.natsUrl, caFile: env.natsCaFile, seed: readFileSync(natsSeedFile('admin'), 'utf8').trim(), reconnect: false });
       const db = new Client({ host: env.pgHost, port: env.pgPort, database: env.pgDatabase, user: 'palisade_auditor', password: readFileSync(pgPasswordFile('palisade_auditor'), 'utf8').trim() });
       await db.connect();
       try {
@@ -57,7 +57,7 @@ export async function runAuditCommand(args: string[]): Promise<number> {
     case 'tail': {
       const { flags } = parseArgs(rest, { replay: 'boolean', count: 'string' });
       const env = infraEnv();
-      const nc = await connectNats({ user: 'soc', url: env.natsUrl, seed: readFileSync(natsSeedFile('soc'), 'utf8').trim() });
+      const nc = await connectNats({ user: 'soc', url: env.natsUrl, caFile: env.natsCaFile, seed: readFileSync(natsSeedFile('soc'), 'utf8').trim() });
       const limit = flags.count ? Number(flags.count) : Infinity;
       let printed = 0;
       try {

@@ -69,6 +69,7 @@ export async function openGatewayState(needNats = true): Promise<GatewayState> {
       nc = await connectNats({
         user: 'gateway',
         url: env.natsUrl,
+        caFile: env.natsCaFile,
         seed: readFileSync(gatewaySecret('PALISADE_NATS_SEED_FILE', natsSeedFile('gateway')), 'utf8').trim(),
         reconnect: false,
       });

@@ -13,12 +13,20 @@ import { GATEWAY_MIGRATIONS, GATEWAY_SCHEMA } from '../../../../services/gateway
 import { setupStreams } from '../infra/nats-setup';
 import { ensureSecrets, publicNkeyOf } from '../infra/secrets';
 import { natsSeedFile, palisadeHome } from '../paths';
+import { ensureLocalCa, issueServerCertificate } from '@palisade/tls';
+
+const splitList = (value: string | boolean | undefined): string[] =>
+  typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : [];
 import { readFileSync } from 'node:fs';
 
 const HELP = `usage: palisade infra <secrets|nats-config|setup> [options]
   secrets                       create missing secrets under $PALISADE_HOME/secrets (mode 600)
-  nats-config --port P [--host H] [--monitor-port M] [--store DIR] [--out FILE]
-                                render the nats-server config from the permission manifest
+  nats-config --port P [--host H] [--monitor-port M] [--store DIR] [--out FILE] [--tls] [--tls-sans a,b]
+                                render the nats-server config from the permission manifest;
+                                --tls: clients must use TLS, with a certificate from the local CA
+                                ($PALISADE_HOME/tls) for loopback, the listen address and --tls-sans
+  tls-cert NAME --sans a,b      issue (or keep, while fresh) NAME.crt/NAME.key from the local CA, e.g. for
+                                channels: PALISADE_CHANNELS_TLS_CERT_FILE/KEY_FILE
   setup --nats URL --pg-host H --pg-port P [--pg-database D] [--replicas N]
                                 create streams, durable consumers, database roles and schemas`;
 
@@ -32,15 +40,23 @@ export async function runInfraCommand(args: string[]): Promise<number> {
       return 0;
     }
     case 'nats-config': {
-      const { flags } = parseArgs(rest, { port: 'string', host: 'string', 'monitor-port': 'string', store: 'string', out: 'string' });
+      const { flags } = parseArgs(rest, { port: 'string', host: 'string', 'monitor-port': 'string', store: 'string', out: 'string', tls: 'boolean', 'tls-sans': 'string' });
       if (!flags.port) throw new Error('--port is required');
+      const host = String(flags.host ?? '127.0.0.1');
+      let tls: { certFile: string; keyFile: string } | undefined;
+      if (flags.tls) {
+        const sans = ['localhost', '127.0.0.1', ...(host === '0.0.0.0' ? [] : [host]), ...splitList(flags['tls-sans'])];
+        const cert = issueServerCertificate(ensureLocalCa(join(home, 'tls')), 'nats', sans);
+        tls = { certFile: cert.certPath, keyFile: cert.keyPath };
+      }
       const nkeys = Object.fromEntries(NATS_PRINCIPALS.map((user) => [user, publicNkeyOf(user, home)]));
       const config = renderNatsServerConfig({
-        host: String(flags.host ?? '127.0.0.1'),
+        host,
         port: Number(flags.port),
         monitorPort: flags['monitor-port'] ? Number(flags['monitor-port']) : undefined,
         storeDir: String(flags.store ?? join(home, 'nats', 'jetstream')),
         nkeys,
+        tls,
       });
       const out = String(flags.out ?? join(home, 'nats', 'nats.conf'));
       mkdirSync(join(out, '..'), { recursive: true });
@@ -48,10 +64,17 @@ export async function runInfraCommand(args: string[]): Promise<number> {
       console.log(`wrote ${out}`);
       return 0;
     }
+    case 'tls-cert': {
+      const { flags, positional } = parseArgs(rest, { sans: 'string' });
+      if (!positional[0]) throw new Error('name the certificate, e.g. channels');
+      const cert = issueServerCertificate(ensureLocalCa(join(home, 'tls')), positional[0], splitList(flags.sans));
+      console.log(`certificate ${cert.certPath}\nkey         ${cert.keyPath}\nCA          ${cert.caCertPath} (give it to clients)\nvalid until ${cert.notAfter.toISOString()}`);
+      return 0;
+    }
     case 'setup': {
       const { flags } = parseArgs(rest, { nats: 'string', 'pg-host': 'string', 'pg-port': 'string', 'pg-database': 'string', replicas: 'string' });
       if (!flags.nats || !flags['pg-host'] || !flags['pg-port']) throw new Error('--nats, --pg-host and --pg-port are required');
-      const nc = await connectNats({ user: 'admin', url: String(flags.nats), seed: readFileSync(natsSeedFile('admin', home), 'utf8').trim(), reconnect: false });
+      const nc = await connectNats({ user: 'admin', url: String(flags.nats), caFile: process.env.PALISADE_NATS_CA_FILE || undefined, seed: readFileSync(natsSeedFile('admin', home), 'utf8').trim(), reconnect: false });
       try {
         for (const line of await setupStreams(nc, Number(flags.replicas ?? 1))) console.log(line);
       } finally {

@@ -23,6 +23,8 @@ export function infraEnv(home = palisadeHome()) {
   }
   return {
     natsUrl: process.env.PALISADE_NATS_URL || env.PALISADE_NATS_URL,
+    /** The local CA that signed nats-server's certificate, when NATS runs with TLS (tls:// URL). */
+    natsCaFile: process.env.PALISADE_NATS_CA_FILE || env.PALISADE_NATS_CA_FILE || undefined,
     pgHost: process.env.PALISADE_PG_HOST || env.PALISADE_PG_HOST,
     pgPort: Number(process.env.PALISADE_PG_PORT || env.PALISADE_PG_PORT),
     pgDatabase: process.env.PALISADE_PG_DATABASE || env.PALISADE_PG_DATABASE,

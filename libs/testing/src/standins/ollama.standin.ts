@@ -71,7 +71,7 @@ export interface OllamaRecordedRequest {
 
 export interface OllamaStandinOptions {
   port?: number;
-  /** Address to listen on (default loopback; e.g. the Docker bridge address for containers to reach). */
+  /** Listen address (default loopback; the Docker bridge address for containers, or a VM's address in the network-namespace proof). */
   host?: string;
   /** Model names served by /api/tags (default ["standin:latest"]). A name without a tag also matches ":latest". */
   models?: string[];

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ConfigError } from '@palisade/config';
 import { GatewayConfig } from '../gateway.config';
 import { gatewayListen, loadTlsMaterial } from './gateway-tls';
-import { issueCertificate } from './x509';
+import { issueCertificate } from '@palisade/tls';
 
 const config = (over: Partial<GatewayConfig> = {}): GatewayConfig =>
   Object.assign(new GatewayConfig(), {

@@ -11,7 +11,7 @@ import { ConfigError, readSecretFile } from '@palisade/config';
 import type { HttpListen } from '@palisade/nats';
 import { listOf } from '../auth/auth.config';
 import type { GatewayConfig } from '../gateway.config';
-import { issueCertificate } from './x509';
+import { issueCertificate } from '@palisade/tls';
 
 const CA_DAYS = 3650;
 const SERVER_DAYS = 90;

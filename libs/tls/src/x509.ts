@@ -1,5 +1,5 @@
-// A minimal X.509 v3 certificate builder (DER by hand, ECDSA P-256 / SHA-256) so the gateway can run
-// its own local CA without an `openssl` binary or an extra dependency. Only what a TLS server needs:
+// A minimal X.509 v3 certificate builder (DER by hand, ECDSA P-256 / SHA-256) so Palisade runs its
+// own local CA (gateway, channels, NATS) without an `openssl` binary or an extra dependency. Only what a TLS server needs:
 // CA and leaf certificates with basicConstraints, keyUsage, extKeyUsage, subjectAltName and key ids.
 import { createHash, generateKeyPairSync, KeyObject, randomBytes, sign } from 'node:crypto';
 import { isIP } from 'node:net';

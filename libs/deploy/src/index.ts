@@ -1,0 +1,5 @@
+export * from './layout';
+export * from './flows';
+export * from './nft';
+export * from './generate';
+export * from './firewall-rules';

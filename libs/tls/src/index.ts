@@ -1,0 +1,2 @@
+export * from './x509';
+export * from './local-ca';
