@@ -9,6 +9,8 @@
 #   secrets/talk-bot-secret       the Talk bot's shared secret (register the bot in Nextcloud with it)
 #   nats/nats.conf                nats-server config rendered from the permission manifest (public nkeys)
 #   channels.json                 channel list (PALISADE_TALK_URL set: one Talk channel "talk-main")
+#   tls/nats.*                    NATS's server certificate (TLS required of every client; SANs: nats and
+#                                 PALISADE_NATS_TLS_SANS, e.g. the agent VM's address the SOC connects to)
 #   tls/ca.crt, tls/channels.*    a local CA and the Talk webhook's server certificate (SANs: localhost,
 #                                 127.0.0.1 and PALISADE_CHANNELS_TLS_SANS, e.g. the agent VM's name and IP);
 #                                 Nextcloud must trust tls/ca.crt (or put an operator certificate in place)
@@ -33,11 +35,14 @@ if [ -n "${PALISADE_TALK_URL:-}" ]; then
 fi
 
 docker run --rm --network none --user 0:0 -e PALISADE_HOME=/deploy -e CHANNELS="$channels" \
+  -e NATS_TLS_SANS="nats${PALISADE_NATS_TLS_SANS:+,$PALISADE_NATS_TLS_SANS}" \
   -e CHANNELS_TLS_SANS="localhost,127.0.0.1${PALISADE_CHANNELS_TLS_SANS:+,$PALISADE_CHANNELS_TLS_SANS}" \
   -v "$DEPLOY:/deploy" "$IMAGE" sh -euc '
     palisade infra secrets >/dev/null
+    # NATS clients (every service, setup, the SOC) must use TLS: a certificate from the local CA for the
+    # name "nats" on the backend network plus PALISADE_NATS_TLS_SANS (the agent VM as the SOC reaches it).
     palisade infra nats-config --host 0.0.0.0 --port 4222 --monitor-port 8222 --store /data/jetstream \
-      --out /deploy/nats/nats.conf >/dev/null
+      --tls --tls-sans "$NATS_TLS_SANS" --out /deploy/nats/nats.conf >/dev/null
     if [ ! -s /deploy/secrets/talk-bot-secret ]; then
       (umask 077; node -e "process.stdout.write(require(\"node:crypto\").randomBytes(32).toString(\"hex\"))" > /deploy/secrets/talk-bot-secret)
     fi
@@ -47,6 +52,9 @@ docker run --rm --network none --user 0:0 -e PALISADE_HOME=/deploy -e CHANNELS="
     palisade infra tls-cert channels --sans "$CHANNELS_TLS_SANS" >/dev/null
     chown 10001:10001 /deploy/tls/channels.key /deploy/tls/channels.crt
     chmod 600 /deploy/tls/channels.key
+    chown 10002:10002 /deploy/tls/nats.key /deploy/tls/nats.crt
+    chmod 600 /deploy/tls/nats.key
+    chmod 644 /deploy/tls/ca.crt
     # Each file belongs to the user of the container that mounts it, mode 600 (services refuse
     # secret files readable by anyone else): 10001 Palisade services, 10002 nats, 10003 postgres.
     chown -R 10001:10001 /deploy/secrets /deploy/channels.json

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { uuidv7 } from '@palisade/contracts';
+import { connectNats } from '@palisade/nats';
 import { freePort, GatewayClient, OllamaStandin, repoRoot, TalkStandin, waitFor } from '@palisade/testing';
 
 const run = promisify(execFile);
@@ -93,6 +94,7 @@ describe('Compose, profile agent: up, healthy, one Talk turn, down', () => {
   let gateway: GatewayClient;
   let apiKey = '';
   let sandboxHost = '';
+  let natsPublished = 0;
   const figures: Record<string, number> = {};
 
   const containers = async (all = false): Promise<string[]> =>
@@ -112,6 +114,7 @@ describe('Compose, profile agent: up, healthy, one Talk turn, down', () => {
     // The stand-ins listen on the Docker bridge address: containers reach it as host.docker.internal.
     const bridge = (await run('docker', ['network', 'inspect', 'bridge', '--format', '{{(index .IPAM.Config 0).Gateway}}'])).stdout.trim();
     const [talkPort, gatewayPort, channelsPort, natsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    natsPublished = natsPort;
     const talkUrl = `http://host.docker.internal:${talkPort}`;
     ollama = new OllamaStandin({ host: bridge });
     await ollama.start();
@@ -213,6 +216,29 @@ describe('Compose, profile agent: up, healthy, one Talk turn, down', () => {
     const reply = await waitFor('signed reply', () => talk.botMessages(token).map((m) => m.message).find((m) => /You said: hello from compose/.test(m)), 60_000, 50);
     figures.talkTurnMs = Date.now() - t0;
     expect(reply).toContain('hello from compose');
+  });
+
+  test('the SOC subscribes to audit records over TLS as the read-only soc user; plain NATS is refused', async () => {
+    const seed = readFileSync(join(deployDir, 'secrets', 'nats', 'soc.nk'), 'utf8').trim();
+    const caFile = join(deployDir, 'tls', 'ca.crt');
+    // Without TLS the server refuses the connection (it requires TLS of every client).
+    await expect(
+      connectNats({ user: 'soc', url: `nats://localhost:${natsPublished}`, seed, reconnect: false }),
+    ).rejects.toThrow();
+    const soc = await connectNats({ user: 'soc', url: `tls://localhost:${natsPublished}`, caFile, seed, reconnect: false });
+    try {
+      const received: string[] = [];
+      const sub = soc.subscribe('audit.>', { callback: (_err, msg) => void received.push(msg.subject) });
+      await soc.flush();
+      // Admitting a sender is an audited state change: its record reaches the SOC live.
+      const admitted = await gateway.call('/api/channels/talk-main/senders/admit', { method: 'POST', key: apiKey, body: { sender: 'users/bob', level: 'read-only' } });
+      expect(admitted.status).toBe(200);
+      const subject = await waitFor('an audit record on the SOC feed', () => received.find((s) => s.startsWith('audit.')), 30_000, 100);
+      expect(subject).toMatch(/^audit\./);
+      sub.unsubscribe();
+    } finally {
+      await soc.close();
+    }
   });
 
   test('down -v leaves no container, network or volume of the project', async () => {
