@@ -10,6 +10,7 @@ export function infraEnv(home = palisadeHome()) {
   if (!existsSync(file) && fromProcess) {
     return {
       natsUrl: process.env.PALISADE_NATS_URL as string,
+      natsCaFile: process.env.PALISADE_NATS_CA_FILE || undefined,
       pgHost: process.env.PALISADE_PG_HOST as string,
       pgPort: Number(process.env.PALISADE_PG_PORT),
       pgDatabase: process.env.PALISADE_PG_DATABASE as string,
