@@ -107,9 +107,19 @@ export class EventReactor {
     this.loop = this.run();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops fetching and waits for the message in hand, but not forever: at service shutdown the NATS
+   * connection may already be draining, and a fetch on it need not settle — a shutdown hook that
+   * hangs here would keep the service from its own cleanup (sandbox-exec removing its containers).
+   */
+  async stop(waitMs = 3_000): Promise<void> {
     this.running = false;
-    await this.loop?.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.loop?.catch(() => undefined),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs))),
+    ]);
+    clearTimeout(timer);
   }
 
   private async run(): Promise<void> {
@@ -142,7 +152,8 @@ export class EventReactor {
           backoff = 100;
         }
       } catch (error) {
-        if (!this.running) return;
+        // A connection that is closing will not come back: nothing to retry.
+        if (!this.running || this.nc.isClosed() || this.nc.isDraining()) return;
         this.options.log?.(
           `reactor ${this.options.durable}: ${(error as Error).message}; retrying in ${backoff} ms`,
         );

@@ -111,7 +111,7 @@ export class PalisadeNatsTransport extends Server implements CustomTransportStra
 
   async close(): Promise<void> {
     for (const sub of this.subscriptions) sub.unsubscribe();
-    if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => undefined);
+    if (this.nc && !this.nc.isClosed()) await drainWithin(this.nc, 5_000);
   }
 
   on(): never {
@@ -121,4 +121,17 @@ export class PalisadeNatsTransport extends Server implements CustomTransportStra
   unwrap<T>(): T {
     return this.nc as T;
   }
+}
+
+/**
+ * Drains a connection, but closes it after `ms`: with the server already gone (a stack shutting down
+ * in no particular order) a drain waits for a reconnect that never comes, and the process would hang
+ * until it is killed — before its own cleanup ran.
+ */
+export async function drainWithin(nc: NatsConnection, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const drained = nc.drain().catch(() => undefined);
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  if ((await Promise.race([drained, late])) === 'late') await nc.close().catch(() => undefined);
+  clearTimeout(timer);
 }

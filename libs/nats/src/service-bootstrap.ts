@@ -9,7 +9,7 @@ import { JsonLogger, registerSecret, startTelemetry, traceparentOf, tracedHandle
 import { installTraceHooks } from './trace.hooks';
 import { RpcPassThroughFilter } from './rpc-passthrough.filter';
 import { connectNats } from './nats.connection';
-import { HealthReport, PalisadeNatsTransport } from './nats.transport';
+import { drainWithin, HealthReport, PalisadeNatsTransport } from './nats.transport';
 import { NatsRpcClient } from './rpc.client';
 import { ServiceName } from './permissions.manifest';
 
@@ -144,7 +144,7 @@ export async function bootstrapService<C extends BaseServiceConfig>(
     close: async () => {
       if (healthFile) clearInterval(healthFile);
       await app.close();
-      if (!nc.isClosed()) await nc.drain().catch(() => undefined);
+      if (!nc.isClosed()) await drainWithin(nc, 5_000);
       await telemetry.shutdown();
     },
   };

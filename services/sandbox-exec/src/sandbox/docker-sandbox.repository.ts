@@ -359,8 +359,11 @@ export class DockerSandboxRepository {
     }
   }
 
-  /** NestJS lifecycle hook. */
-  onApplicationShutdown(): Promise<void> {
+  /**
+   * NestJS lifecycle hook, run before the NATS transport closes: removing this instance's containers
+   * must not wait behind a NATS drain (a server already gone would stall it until the process is killed).
+   */
+  beforeApplicationShutdown(): Promise<void> {
     return this.close();
   }
 
