@@ -46,7 +46,10 @@ packages() { sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$CONTEXT/package
 ARCH="$(dpkg --print-architecture 2>/dev/null || echo amd64)"
 
 sha() { sha256sum | cut -c1-16; }
-ROOTFS_KEY="$( { echo "suite=$SUITE variant=$VARIANT arch=$ARCH"; packages; cat "${BASH_SOURCE[0]}"; } | sha)"
+# debian_mirror comes from the shared rootfs helpers (also used by scripts/build-images.sh).
+# shellcheck source=lib/debian-rootfs.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/debian-rootfs.sh"
+ROOTFS_KEY="$( { echo "suite=$SUITE variant=$VARIANT arch=$ARCH"; packages; cat "${BASH_SOURCE[0]}" "$(dirname "${BASH_SOURCE[0]}")/lib/debian-rootfs.sh"; } | sha)"
 KEY="$( { echo "rootfs=$ROOTFS_KEY"; cat "$CONTEXT/Dockerfile" "$CONTEXT/packages.txt"; } | sha)"
 TAG="$IMAGE_REPO:$KEY"
 ROOTFS_TAG="$ROOTFS_REPO:$ROOTFS_KEY"
@@ -65,37 +68,6 @@ if id="$(image_id "$TAG")"; then
   exit 0
 fi
 
-# The Debian mirror this machine's apt uses (deb822 *.sources or one-line *.list), main component.
-debian_mirror() {
-  if [ -n "${PALISADE_DEBIAN_MIRROR:-}" ]; then echo "$PALISADE_DEBIAN_MIRROR"; return; fi
-  local f found=""
-  shopt -s nullglob
-  for f in /etc/apt/sources.list.d/*.sources; do
-    # deb822 paragraphs: the first enabled "deb" entry whose Suites name $SUITE (not -security/-updates).
-    found="$(awk -v suite="$SUITE" '
-      BEGIN { RS = ""; FS = "\n" }
-      {
-        uri = ""; suites = ""; types = ""; enabled = "yes"
-        for (i = 1; i <= NF; i++) {
-          if ($i ~ /^URIs:/) { uri = $i; sub(/^URIs:[ \t]*/, "", uri); split(uri, u, /[ \t]+/); uri = u[1] }
-          if ($i ~ /^Suites:/) suites = " " $i " "
-          if ($i ~ /^Types:/) types = " " $i " "
-          if ($i ~ /^Enabled:[ \t]*[Nn]o/) enabled = "no"
-        }
-        if (enabled == "yes" && types ~ /[ \t]deb[ \t]/ && suites ~ ("[ \t]" suite "[ \t]") && uri != "") { print uri; exit }
-      }' "$f")"
-    [ -n "$found" ] && break
-  done
-  if [ -z "$found" ]; then
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-      [ -f "$f" ] || continue
-      found="$(awk -v suite="$SUITE" '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ } if ($(i + 1) == suite) { print $i; exit } }' "$f")"
-      [ -n "$found" ] && break
-    done
-  fi
-  shopt -u nullglob
-  [ -n "$found" ] && echo "$found"
-}
 
 if [ -z "$(image_id "$ROOTFS_TAG" || true)" ]; then
   if [ ! -s "$TARBALL" ]; then

@@ -1,9 +1,9 @@
 # shellcheck shell=bash
-# Debian root file systems for images, without any registry (sourced by scripts/build-images.sh):
+# Debian root file systems for images, without any registry (sourced by scripts/build-images.sh;
+# scripts/build-sandbox-image.sh uses its debian_mirror):
 #   debootstrap --variant=minbase --include=<packages> from the Debian mirror apt already uses, tarred
 #   and cached in $CACHE, then `docker import`ed as palisade/rootfs-<name>:<key>. Same approach and
-#   mirror discovery as scripts/build-sandbox-image.sh (which keeps its own copy so that its cache key,
-#   a hash of that script, stays stable).
+#   mirror discovery as scripts/build-sandbox-image.sh.
 # Needs: CACHE, LOG, SUITE set by the caller; root for debootstrap (only when nothing is cached).
 
 # The Debian mirror this machine's apt uses (deb822 *.sources or one-line *.list), main component.
