@@ -31,6 +31,8 @@ function destinationList(layout: Layout, flow: LayoutFlow): string[] {
   switch (flow.destinations) {
     case 'cloud_endpoints':
       return layout.cloud_endpoints.flatMap((endpoint) => endpoint.cidrs);
+    case 'sandbox_egress':
+      return layout.sandbox_egress.flatMap((destination) => destination.cidrs);
     case 'dns_resolvers':
       return layout.dns_resolvers;
     case 'ntp_servers':

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { defaultLayoutFile, flows, inboundFlows, loadLayout, outboundFlows, parseLayout, toPath, type Layout, LayoutError } from './index';
+import { defaultLayoutFile, flows, inboundFlows, loadLayout, outboundFlows, parseLayout, sandboxAllowlistOf, sandboxAllowlistProblems, toPath, type Layout, LayoutError } from './index';
 
 const text = readFileSync(defaultLayoutFile(), 'utf8');
 const base = (): Layout => parseDocument(text).toJS() as Layout;
@@ -51,6 +51,40 @@ describe('vm-layout/layout.yaml', () => {
     expect(flows(layout).find((f) => f.id === 'agent-cloud-models')?.active).toBe(false);
     expect(inboundFlows(layout, 'ollama').map((f) => f.from).sort()).toEqual(['admin', 'agent']);
     expect(outboundFlows(layout, 'ollama')).toEqual([]);
+  });
+});
+
+describe('sandbox egress: the proxy allowlist and the host firewall come from one list', () => {
+  const withPypi = (): Layout => ({ ...loadLayout(), sandbox_egress: [{ name: 'pypi', host: 'PyPI.org', cidrs: ['151.101.0.223/32'] }] });
+
+  it('opens agent → internet 443 only to the sandbox_egress addresses, and only when some are configured', () => {
+    const shipped = loadLayout();
+    expect(shipped.sandbox_egress).toEqual([]);
+    expect(flows(shipped).find((f) => f.id === 'agent-sandbox-egress')).toMatchObject({ active: false, targets: [] });
+    expect(sandboxAllowlistOf(shipped)).toBe('');
+    const flow = outboundFlows(withPypi(), 'agent').find((f) => f.id === 'agent-sandbox-egress');
+    expect(flow).toMatchObject({ port: 443, protocol: 'tcp', targets: ['151.101.0.223/32'], active: true });
+    expect(sandboxAllowlistOf(withPypi())).toBe('pypi.org:443');
+  });
+
+  it('reports every disagreement between a configured allowlist and the layout', () => {
+    const layout = withPypi();
+    expect(sandboxAllowlistProblems(layout, 'pypi.org:443')).toEqual([]);
+    expect(sandboxAllowlistProblems(layout, ' PYPI.ORG:443 ,')).toEqual([]);
+    expect(sandboxAllowlistProblems(layout, 'pypi.org:443,evil.example:443')).toEqual([expect.stringMatching(/^evil\.example:443: not in the layout's sandbox_egress/)]);
+    expect(sandboxAllowlistProblems(layout, 'pypi.org:8443')).toEqual([
+      expect.stringMatching(/^pypi\.org:8443: the layout opens sandbox egress on port 443 only/),
+      expect.stringMatching(/^pypi\.org: in the layout's sandbox_egress but not on the proxy allowlist/),
+    ]);
+    expect(sandboxAllowlistProblems(layout, '')).toEqual([expect.stringMatching(/^pypi\.org: in the layout's sandbox_egress but not on the proxy allowlist/)]);
+    expect(sandboxAllowlistProblems(layout, 'pypi.org')).toEqual([expect.stringMatching(/is not host:port/), expect.anything()]);
+    expect(sandboxAllowlistProblems(loadLayout(), undefined)).toEqual([]);
+  });
+
+  it('rejects a sandbox_egress entry that is not a CIDR list', () => {
+    const layout = base() as unknown as Record<string, unknown>;
+    layout.sandbox_egress = [{ name: 'pypi', host: 'pypi.org', cidrs: ['pypi.org'] }];
+    expect(() => parseLayout(JSON.stringify(layout), 'test')).toThrow(/sandbox_egress\[0\]\.cidrs\[0\]/);
   });
 });
 

@@ -7,7 +7,7 @@ import Ajv, { type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 
 export type Protocol = 'tcp' | 'udp';
-export type DestinationList = 'cloud_endpoints' | 'dns_resolvers' | 'ntp_servers';
+export type DestinationList = 'cloud_endpoints' | 'sandbox_egress' | 'dns_resolvers' | 'ntp_servers';
 
 export interface LayoutNetwork {
   description: string;
@@ -55,6 +55,8 @@ export interface Layout {
   private_network: { cidr: string };
   networks: Record<string, LayoutNetwork>;
   cloud_endpoints: CloudEndpoint[];
+  /** Where the sandbox's egress proxy may connect (HTTPS); the same hosts as PALISADE_SANDBOX_EGRESS_ALLOWLIST. */
+  sandbox_egress: CloudEndpoint[];
   dns_resolvers: string[];
   ntp_servers: string[];
   vms: Record<string, LayoutVm>;

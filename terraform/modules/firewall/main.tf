@@ -15,6 +15,7 @@ locals {
   # Named destination lists (flows to a network may be limited to one of them).
   destination_lists = {
     cloud_endpoints = flatten([for endpoint in local.layout.cloud_endpoints : endpoint.cidrs])
+    sandbox_egress  = flatten([for destination in local.layout.sandbox_egress : destination.cidrs])
     dns_resolvers   = local.layout.dns_resolvers
     ntp_servers     = local.layout.ntp_servers
   }

@@ -21,7 +21,7 @@ describe('palisade layout', () => {
     const io = capture();
     try {
       expect(await runLayoutCommand(['check'])).toBe(0);
-      expect(io.out()).toMatch(/valid — 3 VMs, 4 networks, 16 flows \(15 active\)/);
+      expect(io.out()).toMatch(/valid — 3 VMs, 4 networks, 17 flows \(15 active\)/);
       expect(await runLayoutCommand(['flows'])).toBe(0);
       expect(io.out()).toMatch(/allow {4}soc-nats +soc +→ agent:nats +tcp\/4222 +The SOC subscribes/);
       expect(io.out()).toMatch(/inactive agent-cloud-models/);
@@ -55,6 +55,24 @@ describe('palisade layout', () => {
       expect(await runLayoutCommand(['generate', '--check', '--file', changed])).toBe(1);
       expect(io.err()).toMatch(/out of date .*vm-layout\/generated\/agent\.nft/);
       expect(io.err()).not.toMatch(/ollama\.nft/);
+    } finally {
+      io.restore();
+    }
+  });
+
+  it('sandbox-allowlist prints the proxy allowlist the layout implies and checks a configured one against it', async () => {
+    const withPypi = join(dir, 'pypi.yaml');
+    writeFileSync(withPypi, readFileSync(defaultLayoutFile(), 'utf8').replace(/^sandbox_egress: \[\]$/m, 'sandbox_egress:\n  - { name: pypi, host: pypi.org, cidrs: [151.101.0.223/32] }'));
+    const io = capture();
+    try {
+      expect(await runLayoutCommand(['sandbox-allowlist', '--file', withPypi])).toBe(0);
+      expect(io.out()).toBe('pypi.org:443\n');
+      expect(await runLayoutCommand(['sandbox-allowlist', '--file', withPypi, '--check', 'pypi.org:443'])).toBe(0);
+      expect(await runLayoutCommand(['sandbox-allowlist', '--file', withPypi, '--check', 'pypi.org:443,files.example:443'])).toBe(1);
+      expect(io.err()).toMatch(/files\.example:443: not in the layout's sandbox_egress, so the host firewall drops it/);
+      // The shipped layout: no sandbox egress, so any configured allowlist disagrees.
+      expect(await runLayoutCommand(['sandbox-allowlist', '--check', 'pypi.org:443'])).toBe(1);
+      expect(await runLayoutCommand(['sandbox-allowlist', '--check', ''])).toBe(0);
     } finally {
       io.restore();
     }

@@ -2,7 +2,7 @@
 // what is generated from it (nftables rulesets, the flow table in SECURITY.md).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { defaultLayoutFile, flows, generatedFiles, loadLayout, nftRuleset } from '@palisade/deploy';
+import { defaultLayoutFile, flows, generatedFiles, loadLayout, nftRuleset, sandboxAllowlistOf, sandboxAllowlistProblems } from '@palisade/deploy';
 import { parseArgs } from '../args';
 import { repoRoot } from '../paths';
 
@@ -10,6 +10,9 @@ const HELP = `usage: palisade layout <command> [--file vm-layout/layout.yaml]
   check              validate the layout (schema + cross-references); prints every problem with its path
   flows [--json]     list every allowed flow: id, from, to, port, why
   nft <vm>           print the nftables ruleset of one VM (load with: nft -f FILE)
+  sandbox-allowlist [--check LIST]
+                     print PALISADE_SANDBOX_EGRESS_ALLOWLIST as the layout's sandbox_egress implies;
+                     --check: compare a configured allowlist with the layout, exit 1 on any mismatch
   generate [--check] write vm-layout/generated/* and the flow table in SECURITY.md;
                      --check: write nothing, exit 1 when a generated file is out of date`;
 
@@ -19,7 +22,7 @@ export async function runLayoutCommand(args: string[]): Promise<number> {
     console.log(HELP);
     return sub ? 0 : 2;
   }
-  const { flags, positional } = parseArgs(rest, { file: 'string', json: 'boolean', check: 'boolean' });
+  const { flags, positional } = parseArgs(rest, { file: 'string', json: 'boolean', check: sub === 'sandbox-allowlist' ? 'string' : 'boolean' });
   const file = flags.file ? resolve(String(flags.file)) : defaultLayoutFile();
   const layout = loadLayout(file);
   switch (sub) {
@@ -45,6 +48,19 @@ export async function runLayoutCommand(args: string[]): Promise<number> {
       const vm = positional[0];
       if (!vm) throw new Error(`name a VM: ${Object.keys(layout.vms).join(', ')}`);
       process.stdout.write(nftRuleset(layout, vm));
+      return 0;
+    }
+    case 'sandbox-allowlist': {
+      if (flags.check === undefined) {
+        console.log(sandboxAllowlistOf(layout));
+        return 0;
+      }
+      const problems = sandboxAllowlistProblems(layout, String(flags.check));
+      if (problems.length) {
+        console.error(`sandbox egress allowlist and layout disagree:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        return 1;
+      }
+      console.log('sandbox egress allowlist matches the layout');
       return 0;
     }
     case 'generate': {
