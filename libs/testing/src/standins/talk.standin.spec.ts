@@ -503,3 +503,47 @@ describe('TalkStandin', () => {
     });
   });
 });
+
+describe('TalkStandin over HTTPS (Nextcloud is reached on 443 in a deployment)', () => {
+  it('serves the bot API with the given certificate; a client trusting the CA gets its signed reply recorded', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const https = await import('node:https');
+    const { createTestCa } = await import('../tls/test-ca');
+    const dir = mkdtempSync(join(tmpdir(), 'talk-tls-'));
+    const ca = await createTestCa(join(dir, 'ca'));
+    const talk = new TalkStandin({ tls: { cert: ca.cert, key: ca.key }, bots: [{ name: 'palisade', secret: SECRET, url: 'https://127.0.0.1:9/bot', conversations: ['room1'] }], conversations: [{ token: 'room1' }] });
+    try {
+      const { url } = await talk.start();
+      expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const random = rnd();
+      const body = JSON.stringify({ message: 'reply over TLS' });
+      const post = (ca?: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = https.request(
+            `${url}${OCS}/room1/message`,
+            {
+              method: 'POST',
+              ...(ca ? { ca } : {}),
+              headers: { 'Content-Type': 'application/json', 'OCS-APIRequest': 'true', 'X-Nextcloud-Talk-Bot-Random': random, 'X-Nextcloud-Talk-Bot-Signature': hmac(SECRET, random + 'reply over TLS') },
+            },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
+          req.on('error', reject);
+          req.end(body);
+        });
+      await expect(post()).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
+      expect(await post(ca.caCert)).toBe(201);
+      expect(await talk.waitForReply((r) => r.message === 'reply over TLS', 1000)).toMatchObject({ verified: true, status: 201 });
+      // Plain HTTP to the TLS port is not served.
+      await expect(fetch(url.replace('https:', 'http:') + `${OCS}/room1/message`, { method: 'POST', body })).rejects.toThrow();
+    } finally {
+      await talk.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

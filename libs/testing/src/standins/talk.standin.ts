@@ -83,6 +83,8 @@ export interface TalkStandinOptions {
   webhookTimeoutMs?: number;
   /** CA to trust when a bot URL is https. */
   webhookCa?: string | Buffer;
+  /** Serve HTTPS with this certificate (Nextcloud is reached on 443 in a deployment); default plain HTTP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** First id handed to chat messages (ids are numeric strings, like comment ids). Default 1000. */
   firstMessageId?: number;
 }
@@ -278,7 +280,7 @@ function toXml(value: unknown, name: string, depth: number): string {
 }
 
 export class TalkStandin {
-  private server?: http.Server;
+  private server?: http.Server | https.Server;
   private port: number;
   private baseUrl = '';
   private readonly opts: Required<
@@ -328,17 +330,19 @@ export class TalkStandin {
 
   async start(): Promise<StandinAddress> {
     if (this.server?.listening) return { url: this.baseUrl, port: this.port };
-    const server = http.createServer((req, res) => {
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
       this.handle(req, res).catch(() => {
         if (!res.headersSent) send(res, 500, '', 'text/plain');
         else res.destroy();
       });
-    });
+    };
+    const tls = this.opts.tls;
+    const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, onRequest) : http.createServer(onRequest);
     server.keepAliveTimeout = 60_000;
     const host = this.opts.host ?? '127.0.0.1';
     this.port = await listen(server, this.port, host);
     this.server = server;
-    this.baseUrl = `http://${host}:${this.port}`;
+    this.baseUrl = `${tls ? 'https' : 'http'}://${host}:${this.port}`;
     return { url: this.baseUrl, port: this.port };
   }
 
