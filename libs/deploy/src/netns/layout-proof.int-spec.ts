@@ -1,9 +1,14 @@
 // THE PROOF of vm-layout/layout.yaml with real traffic. Network namespaces stand in for the three VMs
 // (nextcloud, agent, ollama) and the outside networks (operator, admin, soc, internet), routed by a
-// router namespace. Each VM namespace loads its nftables ruleset generated from the layout, real
-// listeners run on the real ports (TLS where the layout says TLS), a real nats-server with TLS from a
-// local CA runs in the agent namespace, and the gateway runs "in a container" behind a Docker-style
-// DNAT — so the forward chain is proven too. Every allowed flow must work; every other flow must fail
+// router namespace. Each VM namespace loads its nftables ruleset generated from the layout. On the
+// agent VM, a "container" namespace behind docker0 plays the Compose network: the real nats-server
+// (TLS from a local CA), PostgreSQL, and the real gateway, channels, llm-router and ledger run there,
+// published the way Docker publishes ports (DNAT in Docker's own table) — so the forward chain that
+// guards published ports is what is proven. Nextcloud's VM runs the Talk stand-in on 443 (HTTPS),
+// Ollama's VM the Ollama stand-in. A full Talk turn crosses both firewalls: webhook in, "waiting"
+// notice out, the operator admits the sender through the gateway's API with a scoped key, the model
+// answers on the Ollama VM, the signed reply reaches Talk. The sandbox egress proxy runs with the
+// layout's sandbox_egress as its allowlist. Every allowed flow must work; every other flow must fail
 // AND be counted by a palisade drop counter. The full matrix is printed.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,16 +18,25 @@ import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync } from 'node
 import { promisify } from 'node:util';
 import { inboxPrefixFor, NATS_PRINCIPALS, renderNatsServerConfig } from '@palisade/nats';
 import { createTestCa, type TestCa } from '@palisade/testing';
+import { EGRESS_PROXY_SCRIPT } from '../../../../services/sandbox-exec/src/sandbox/egress-proxy.script';
 import { ensureSecrets, publicNkeyOf } from '../../../cli/src/infra/secrets';
-import { natsSeedFile, pgPasswordFile } from '../../../cli/src/paths';
-import { loadLayout, nftRuleset, type Layout } from '../index';
+import { keyFile, natsSeedFile, pgPasswordFile } from '../../../cli/src/paths';
+import { loadLayout, nftRuleset, sandboxAllowlistOf, sandboxAllowlistProblems, type Layout } from '../index';
 import { NetnsLab, type NsWorker } from './netns-lab';
 
 const repo = join(__dirname, '..', '..', '..', '..');
 const CLOUD = '203.0.113.7';
 const OTHER_INTERNET = '198.51.100.99';
+/** The one host of the layout's sandbox_egress in this proof (an address: there is no DNS here). */
+const SANDBOX_DEST = '203.0.113.8';
 const CONTAINER = '10.99.0.2';
 const TALK_SECRET = 'talk-bot-secret-for-the-netns-proof-0123456789abcdef';
+const TALK_ROOM = 'netnsroom';
+const OPERATOR_PASSWORD = 'netns-proof operator password 0123456789';
+/** Published ports of the Compose network (DNAT, as Docker does); 5432 is published by mistake. */
+const PUBLISHED = [18443, 18788, 4222, 5432];
+/** The proxy's allowlist: the layout's host plus one the layout does not have (drift the firewall must catch). */
+const PROXY_ALLOW = [`${SANDBOX_DEST}:443`, `${OTHER_INTERNET}:443`];
 const run = promisify(execFile);
 const pgBin = () => `/usr/lib/postgresql/${readdirSync('/usr/lib/postgresql').sort((a, b) => Number(a) - Number(b)).pop()}/bin`;
 
@@ -62,18 +76,63 @@ describe('the layout holds with real traffic between network namespaces (root)',
   const home = join(dir, 'home');
   const pgDir = join(dir, 'pg');
   let pgStarted = false;
+  let operatorKey = '';
+  const cli = join(repo, 'dist', 'libs', 'cli', 'src', 'main.js');
+  // What every Palisade process in the Compose network is told (as Compose's environment would).
+  const baseEnv = (): Record<string, string> => ({
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    PALISADE_HOME: home,
+    PALISADE_NATS_URL: 'tls://127.0.0.1:4222',
+    PALISADE_NATS_CA_FILE: ca.caCertPath,
+    PALISADE_PG_HOST: '127.0.0.1',
+    PALISADE_PG_PORT: '5432',
+    PALISADE_PG_DATABASE: 'palisade',
+  });
+  const serviceEnv = (service: string, extra: Record<string, string>): Record<string, string> => ({
+    ...baseEnv(),
+    PALISADE_NATS_SEED_FILE: seeds[service],
+    PALISADE_PG_USER: `palisade_${service.replace(/-/g, '_')}`,
+    PALISADE_PG_PASSWORD_FILE: pgPasswordFile(`palisade_${service.replace(/-/g, '_')}`, home),
+    ...extra,
+  });
+  const serviceLogs = new Map<string, string>();
+  const startService = (service: string, extra: Record<string, string>) => {
+    const child = lab.spawnIn('container', process.execPath, ['--enable-source-maps', join(repo, 'dist', 'services', service, 'src', 'main.js')], {
+      cwd: repo,
+      env: serviceEnv(service, extra),
+    });
+    serviceLogs.set(service, '');
+    const keep = (chunk: Buffer) => serviceLogs.set(service, (serviceLogs.get(service)! + chunk.toString()).slice(-20_000));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+  };
+  const inContainer = (args: string[]) =>
+    run('ip', ['netns', 'exec', lab.hosts.get('container')!.ns, process.execPath, cli, ...args], { env: baseEnv(), timeout: 90_000 });
+  const waitListening = async (port: number, what: string) => {
+    for (let i = 0; ; i++) {
+      const up = await workers.get('container')!.call({ op: 'probe', proto: 'tcp', host: '127.0.0.1', port, connectOnly: true, timeoutMs: 1000 });
+      if (up.ok) return;
+      if (i > 180) throw new Error(`${what} did not listen on ${port} within 90 s:\n${[...serviceLogs.entries()].map(([n, l]) => `--- ${n}\n${l.slice(-3000)}`).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
 
   beforeAll(async () => {
-    // The shipped layout, with one cloud endpoint configured so the "only when configured" rule is exercised.
+    // The shipped layout, with one cloud endpoint and one sandbox egress destination configured, so the
+    // "only when configured" rules are exercised.
     const shipped = loadLayout();
-    layout = { ...shipped, cloud_endpoints: [{ name: 'test-cloud', host: 'cloud.test', cidrs: [`${CLOUD}/32`] }] };
+    layout = {
+      ...shipped,
+      cloud_endpoints: [{ name: 'test-cloud', host: 'cloud.test', cidrs: [`${CLOUD}/32`] }],
+      sandbox_egress: [{ name: 'packages', host: SANDBOX_DEST, cidrs: [`${SANDBOX_DEST}/32`] }],
+    };
     const vm = (name: string) => layout.vms[name].address;
     const net = (name: string, host: number) => {
       const [base, bits] = layout.networks[name].cidrs[0].split('/');
       const prefix = base.split('.').slice(0, 3).join('.');
       return { cidr: `${prefix}.${host}/${bits}`, router: `${prefix}.1/${bits}` };
     };
-    ca = await createTestCa(join(dir, 'ca'), { extraSans: [vm('nextcloud'), vm('agent'), vm('ollama'), CLOUD, CONTAINER] });
+    ca = await createTestCa(join(dir, 'ca'), { extraSans: [vm('nextcloud'), vm('agent'), vm('ollama'), CLOUD, SANDBOX_DEST, CONTAINER] });
 
     await lab.createRouter(`${layout.private_network.cidr.split('/')[0].replace(/\.0$/, '.1')}/${layout.private_network.cidr.split('/')[1]}`);
     const gateway = layout.private_network.cidr.split('/')[0].replace(/\.0$/, '.1');
@@ -82,16 +141,15 @@ describe('the layout holds with real traffic between network namespaces (root)',
       const n = net(name, 10);
       await lab.addRouted(name, n.cidr, n.router);
     }
-    await lab.addRouted('internet', '198.51.100.10/24', '198.51.100.1/24', [...layout.dns_resolvers, CLOUD, OTHER_INTERNET]);
+    await lab.addRouted('internet', '198.51.100.10/24', '198.51.100.1/24', [...layout.dns_resolvers, CLOUD, SANDBOX_DEST, OTHER_INTERNET]);
     await lab.defaultRouteVia('internet');
-    // A "container" behind the agent's docker0, its ports published the way Docker does it (DNAT in
+    // The Compose network behind the agent's docker0, its ports published the way Docker does it (DNAT in
     // prerouting, masquerade on the way out) — in Docker's own table, not ours.
     await lab.addContainer('container', 'agent', 'docker0', '10.99.0.1/24', `${CONTAINER}/24`);
     const dockerLike = [
       'table ip dockersim {',
       '  chain prerouting { type nat hook prerouting priority dstnat; policy accept;',
-      `    iifname != "docker0" tcp dport 18443 dnat to ${CONTAINER}:8443`,
-      `    iifname != "docker0" tcp dport 5432 dnat to ${CONTAINER}:5432`,
+      ...PUBLISHED.map((port) => `    iifname != "docker0" tcp dport ${port} dnat to ${CONTAINER}:${port}`),
       '  }',
       '  chain postrouting { type nat hook postrouting priority srcnat; policy accept;',
       '    ip saddr 10.99.0.0/24 oifname != "docker0" masquerade',
@@ -109,12 +167,23 @@ describe('the layout holds with real traffic between network namespaces (root)',
       if (!reply.ok) throw new Error(`listen ${name} ${proto}/${port}: ${reply.detail}`);
     };
     // Listeners bind 0.0.0.0: only the firewall decides who gets through.
-    await listen('nextcloud', 'tcp', 443, true);
+    // Nextcloud: Talk (the protocol-faithful stand-in) over HTTPS on 443, Palisade's bot enabled in one room.
+    const talk = await workers.get('nextcloud')!.call({
+      op: 'talk-standin',
+      port: 443,
+      host: '0.0.0.0',
+      backendUrl: `https://${vm('nextcloud')}/`,
+      tls: tlsFiles,
+      secret: TALK_SECRET,
+      url: `https://${vm('agent')}:18788/webhooks/talk/talk-main`,
+      token: TALK_ROOM,
+      ca: ca.caCertPath,
+    });
+    if (!talk.ok) throw new Error(`Talk stand-in: ${talk.detail}`);
     await listen('nextcloud', 'tcp', 22);
     await listen('nextcloud', 'tcp', 5432);
     await listen('agent', 'tcp', 22);
-    await listen('container', 'tcp', 8443, true); // gateway in a container, published as agent:18443
-    await listen('container', 'tcp', 5432); // PostgreSQL published by mistake as agent:5432
+    await listen('container', 'tcp', 5432, false, CONTAINER); // stands for PostgreSQL published by mistake as agent:5432
     // Ollama: the protocol-faithful stand-in, listening on the VM's address.
     const ollama = await workers.get('ollama')!.call({ op: 'ollama-standin', port: 11434, host: '0.0.0.0', models: ['standin:latest'] });
     if (!ollama.ok) throw new Error(`Ollama stand-in: ${ollama.detail}`);
@@ -139,7 +208,7 @@ describe('the layout holds with real traffic between network namespaces (root)',
       conf,
       renderNatsServerConfig({ host: '0.0.0.0', port: 4222, monitorPort: 8222, storeDir: join(dir, 'js'), nkeys, tls: { certFile: ca.certPath, keyFile: ca.keyPath } }),
     );
-    const nats = lab.spawnIn('agent', 'nats-server', ['-c', conf]);
+    const nats = lab.spawnIn('container', 'nats-server', ['-c', conf]);
     await new Promise<void>((resolve, reject) => {
       let log = '';
       const onData = (chunk: Buffer) => {
@@ -153,97 +222,94 @@ describe('the layout holds with real traffic between network namespaces (root)',
 
     for (const name of ['nextcloud', 'agent', 'ollama']) await lab.nft(name, nftRuleset(layout, name));
 
-    // PostgreSQL in the agent namespace (loopback there), streams/roles/schemas by `palisade infra setup`.
+    // PostgreSQL in the Compose network (loopback there), streams/roles/schemas by `palisade infra setup`.
     chmodSync(dir, 0o711);
     mkdirSync(pgDir, { mode: 0o700 });
     chownSync(pgDir, ...postgresIds());
     copyFileSync(join(home, 'secrets', 'pg', 'postgres.pw'), join(pgDir, 'pw'));
     chownSync(join(pgDir, 'pw'), ...postgresIds());
-    const asPostgres = (command: string) => run('ip', ['netns', 'exec', lab.hosts.get('agent')!.ns, 'su', 'postgres', '-s', '/bin/sh', '-c', command], { timeout: 90_000 });
+    const asPostgres = (command: string) => run('ip', ['netns', 'exec', lab.hosts.get('container')!.ns, 'su', 'postgres', '-s', '/bin/sh', '-c', command], { timeout: 90_000 });
     await asPostgres(`'${pgBin()}/initdb' -D '${pgDir}/data' -U postgres --pwfile='${pgDir}/pw' --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null`);
     await asPostgres(`'${pgBin()}/pg_ctl' -D '${pgDir}/data' -l '${pgDir}/log' -w -t 60 -o "-p 5432 -k '${pgDir}' -c listen_addresses=127.0.0.1" start >/dev/null`);
     pgStarted = true;
-    const cli = join(repo, 'dist', 'libs', 'cli', 'src', 'main.js');
-    await run('ip', ['netns', 'exec', lab.hosts.get('agent')!.ns, process.execPath, cli, 'infra', 'setup', '--nats', 'tls://127.0.0.1:4222', '--pg-host', '127.0.0.1', '--pg-port', '5432'], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PALISADE_HOME: home, PALISADE_NATS_CA_FILE: ca.caCertPath },
-      timeout: 90_000,
-    });
+    await inContainer(['infra', 'setup', '--nats', 'tls://127.0.0.1:4222', '--pg-host', '127.0.0.1', '--pg-port', '5432']);
 
-    // The real channels service: the Talk webhook over HTTPS on the VM's address (certificate from the CA).
+    // The real services, each terminating its own TLS with a certificate from the local CA.
     writeFileSync(join(dir, 'talk.secret'), TALK_SECRET, { mode: 0o600 });
     writeFileSync(join(dir, 'channels.json'), JSON.stringify([{ name: 'talk-main', kind: 'talk', baseUrl: `https://${vm('nextcloud')}`, secretFile: join(dir, 'talk.secret') }]));
-    lab.spawnIn('agent', process.execPath, ['--enable-source-maps', join(repo, 'dist', 'services', 'channels', 'src', 'main.js')], {
-      cwd: repo,
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        PALISADE_HOME: home,
-        PALISADE_NATS_URL: 'tls://127.0.0.1:4222',
-        PALISADE_NATS_CA_FILE: ca.caCertPath,
-        PALISADE_NATS_SEED_FILE: seeds.channels,
-        PALISADE_PG_HOST: '127.0.0.1',
-        PALISADE_PG_PORT: '5432',
-        PALISADE_PG_DATABASE: 'palisade',
-        PALISADE_PG_USER: 'palisade_channels',
-        PALISADE_PG_PASSWORD_FILE: pgPasswordFile('palisade_channels', home),
-        PALISADE_CHANNELS_HOST: '0.0.0.0',
-        PALISADE_CHANNELS_PORT: '18788',
-        PALISADE_CHANNELS_TLS_CERT_FILE: ca.certPath,
-        PALISADE_CHANNELS_TLS_KEY_FILE: ca.keyPath,
-        PALISADE_CHANNELS_FILE: join(dir, 'channels.json'),
-        NODE_EXTRA_CA_CERTS: ca.caCertPath,
-      },
+    startService('ledger', { PALISADE_LEDGER_KEY_FILE: keyFile('ledger-checkpoint', home) });
+    startService('channels', {
+      PALISADE_CHANNELS_HOST: '0.0.0.0',
+      PALISADE_CHANNELS_PORT: '18788',
+      PALISADE_CHANNELS_TLS_CERT_FILE: ca.certPath,
+      PALISADE_CHANNELS_TLS_KEY_FILE: ca.keyPath,
+      PALISADE_CHANNELS_FILE: join(dir, 'channels.json'),
+      NODE_EXTRA_CA_CERTS: ca.caCertPath, // Nextcloud's certificate comes from the same CA here
     });
+    startService('llm-router', {
+      PALISADE_OLLAMA_URL: `http://${vm('ollama')}:11434`,
+      PALISADE_OLLAMA_MODEL: 'standin:latest',
+      PALISADE_OLLAMA_TIMEOUT_MS: '10000',
+    });
+    startService('gateway', {
+      PALISADE_GATEWAY_HOST: '0.0.0.0',
+      PALISADE_GATEWAY_PORT: '18443',
+      PALISADE_GATEWAY_DATA_DIR: join(dir, 'gateway'),
+      PALISADE_GATEWAY_TLS_CERT_FILE: ca.certPath,
+      PALISADE_GATEWAY_TLS_KEY_FILE: ca.keyPath,
+    });
+    // The sandbox egress proxy (the same program sandbox-exec runs in its proxy container), allowlisting
+    // the layout's sandbox_egress host — and, as drift, one host the layout does not have.
+    const proxy = lab.spawnIn('container', 'python3', ['-c', EGRESS_PROXY_SCRIPT, '3128', '5353', ...PROXY_ALLOW], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    await new Promise<void>((resolve, reject) => {
+      let log = '';
+      const onData = (chunk: Buffer) => {
+        log += chunk.toString();
+        if (log.includes('"ready"')) resolve();
+      };
+      proxy.stdout!.on('data', onData);
+      proxy.stderr!.on('data', onData);
+      proxy.once('exit', (code) => reject(new Error(`egress proxy exited ${code}: ${log}`)));
+    });
+    await waitListening(18788, 'channels');
+    await waitListening(18443, 'gateway');
 
-    // The real llm-router in the agent namespace, on the namespace's NATS over TLS, calling Ollama on its VM.
-    lab.spawnIn('agent', process.execPath, ['--enable-source-maps', join(repo, 'dist', 'services', 'llm-router', 'src', 'main.js')], {
-      cwd: repo,
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        PALISADE_HOME: home,
-        PALISADE_NATS_URL: 'tls://127.0.0.1:4222',
-        PALISADE_NATS_CA_FILE: ca.caCertPath,
-        PALISADE_NATS_SEED_FILE: seeds['llm-router'],
-        PALISADE_OLLAMA_URL: `http://${vm('ollama')}:11434`,
-        PALISADE_OLLAMA_MODEL: 'standin:latest',
-        PALISADE_OLLAMA_TIMEOUT_MS: '10000',
-      },
-    });
-    // Both services up before the firewall checks start.
-    for (let i = 0; ; i++) {
-      const up = await workers.get('agent')!.call({ op: 'probe', proto: 'tcp', host: '127.0.0.1', port: 18788, connectOnly: true, timeoutMs: 1000 });
-      if (up.ok) break;
-      if (i > 120) throw new Error('channels did not listen on 18788 within 60 s');
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }, 240_000);
+    // The operator password and a scoped API key, made with the CLI as an operator does on the agent VM.
+    writeFileSync(join(dir, 'operator.pw'), OPERATOR_PASSWORD, { mode: 0o600 });
+    await inContainer(['auth', 'set-password', '--password-file', join(dir, 'operator.pw')]);
+    const made = await inContainer(['auth', 'create-api-key', '--label', 'netns-proof', '--scopes', 'operator.read,operator.pairing', '--json']);
+    operatorKey = (JSON.parse(made.stdout) as { key: string }).key;
+  }, 300_000);
 
   afterAll(async () => {
     for (const worker of workers.values()) worker.stop();
     if (pgStarted) {
-      await run('ip', ['netns', 'exec', lab.hosts.get('agent')!.ns, 'su', 'postgres', '-s', '/bin/sh', '-c', `'${pgBin()}/pg_ctl' -D '${pgDir}/data' -m immediate -w stop`]).catch(() => undefined);
+      await run('ip', ['netns', 'exec', lab.hosts.get('container')!.ns, 'su', 'postgres', '-s', '/bin/sh', '-c', `'${pgBin()}/pg_ctl' -D '${pgDir}/data' -m immediate -w stop`]).catch(() => undefined);
     }
     await lab.destroy();
     rmSync(dir, { recursive: true, force: true });
     expect(await lab.leftovers()).toEqual([]);
   });
 
-  it('every allowed flow works, every other flow is dropped and counted; prints the matrix', async () => {
+  it('every allowed flow works, every other flow is dropped and counted; a Talk turn crosses both firewalls; prints the matrix', async () => {
     const vm = (name: string) => layout.vms[name].address;
     const external = (name: string) => lab.hosts.get(name)!.address;
     const allow = (from: string, to: string, host: string, port: number, what: string, proto: 'tcp' | 'udp' = 'tcp', tls = false): Check => ({ from, to, host, port, proto, allowed: true, what, tls });
     const deny = (from: string, to: string, host: string, port: number, what: string, proto: 'tcp' | 'udp' = 'tcp'): Check => ({ from, to, host, port, proto, allowed: false, what });
     const checks: Check[] = [
-      allow('operator', 'agent', vm('agent'), 18443, 'gateway HTTPS (Docker-published, container port 8443)', 'tcp', true),
+      allow('operator', 'agent', vm('agent'), 18443, 'gateway HTTPS (real gateway, Docker-published)', 'tcp', true),
       allow('operator', 'nextcloud', vm('nextcloud'), 443, 'Nextcloud HTTPS', 'tcp', true),
-      allow('nextcloud', 'agent', vm('agent'), 18788, 'Talk webhook → channels HTTPS', 'tcp', true),
+      allow('nextcloud', 'agent', vm('agent'), 18788, 'Talk webhook → channels HTTPS (real, Docker-published)', 'tcp', true),
       allow('agent', 'nextcloud', vm('nextcloud'), 443, 'Talk reply / Passwords HTTPS', 'tcp', true),
       allow('agent', 'ollama', vm('ollama'), 11434, 'llm-router → Ollama'),
       allow('container', 'ollama', vm('ollama'), 11434, 'llm-router in a container → Ollama (forward + masquerade)'),
-      allow('soc', 'agent', vm('agent'), 4222, 'NATS TLS handshake', 'tcp'),
+      allow('container', 'nextcloud', vm('nextcloud'), 443, 'channels in a container → Talk HTTPS (forward + masquerade)', 'tcp', true),
+      allow('soc', 'agent', vm('agent'), 4222, 'NATS TLS handshake (Docker-published)', 'tcp'),
       allow('admin', 'nextcloud', vm('nextcloud'), 22, 'SSH'),
       allow('admin', 'agent', vm('agent'), 22, 'SSH'),
       allow('admin', 'ollama', vm('ollama'), 22, 'SSH'),
       allow('agent', 'internet', CLOUD, 443, 'configured cloud model endpoint HTTPS', 'tcp', true),
+      allow('container', 'internet', SANDBOX_DEST, 443, 'sandbox_egress destination HTTPS (the proxy container’s way out)', 'tcp', true),
       allow('agent', 'internet', layout.dns_resolvers[0], 53, 'DNS to the configured resolver', 'udp'),
       allow('agent', 'internet', layout.dns_resolvers[0], 53, 'DNS over TCP to the configured resolver'),
       allow('agent', 'internet', '198.51.100.10', 123, 'NTP', 'udp'),
@@ -254,7 +320,7 @@ describe('the layout holds with real traffic between network namespaces (root)',
       deny('ollama', 'internet', layout.dns_resolvers[0], 53, 'Ollama DNS', 'udp'),
       deny('ollama', 'agent', vm('agent'), 18443, 'Ollama → gateway'),
       deny('ollama', 'nextcloud', vm('nextcloud'), 443, 'Ollama → Nextcloud'),
-      deny('nextcloud', 'agent', vm('agent'), 4222, 'Nextcloud → NATS'),
+      deny('nextcloud', 'agent', vm('agent'), 4222, 'Nextcloud → NATS (Docker-published)'),
       deny('nextcloud', 'agent', vm('agent'), 5432, 'Nextcloud → PostgreSQL (Docker-published by mistake)'),
       deny('nextcloud', 'agent', vm('agent'), 18443, "Nextcloud → gateway's operator API"),
       deny('nextcloud', 'ollama', vm('ollama'), 11434, 'Nextcloud → Ollama'),
@@ -270,22 +336,22 @@ describe('the layout holds with real traffic between network namespaces (root)',
       deny('soc', 'agent', vm('agent'), 18443, 'SOC → gateway'),
       deny('soc', 'agent', vm('agent'), 8222, 'SOC → NATS monitoring port'),
       deny('admin', 'agent', vm('agent'), 18443, 'admin network → gateway'),
-      deny('agent', 'internet', OTHER_INTERNET, 443, 'agent → a host that is not a cloud endpoint'),
+      deny('agent', 'internet', OTHER_INTERNET, 443, 'agent → a host that is neither a cloud endpoint nor sandbox_egress'),
       deny('agent', 'internet', '198.51.100.10', 53, 'agent DNS to a resolver not configured (exfiltration)', 'udp'),
       deny('agent', 'operator', external('operator'), 2222, 'agent → operator network'),
       deny('agent', 'ollama', vm('ollama'), 22, 'agent → Ollama SSH'),
       deny('container', 'internet', OTHER_INTERNET, 443, 'container egress to the internet (forward)'),
     ];
 
-    // Ollama's stand-in speaks HTTP (it sends no greeting): a completed TCP handshake is the answer there.
-    // So does channels (HTTPS; the TLS handshake is verified against the local CA).
-    for (const check of checks) if (check.port === 11434 || check.port === 18788) check.connectOnly = true;
+    // HTTP(S) servers send no greeting: a completed TCP (or verified TLS) handshake is the answer there.
+    for (const check of checks) if ([11434, 18788, 18443].includes(check.port) || (check.port === 443 && check.host === vm('nextcloud'))) check.connectOnly = true;
     const vms = new Set(['nextcloud', 'agent', 'ollama']);
     const counterHolders = (check: Check) => [check.from === 'container' ? 'agent' : check.from, check.to].filter((n) => vms.has(n));
+    const dropsAcross = async (holders: string[]) => (await Promise.all(holders.map((n) => lab.dropCount(n)))).reduce((a, b) => a + b, 0);
     const rows: Row[] = [];
     for (const check of checks) {
       const holders = counterHolders(check);
-      const before = await Promise.all(holders.map((n) => lab.dropCount(n)));
+      const before = await dropsAcross(holders);
       const reply = await workers.get(check.from)!.call({
         op: 'probe',
         proto: check.proto,
@@ -295,68 +361,102 @@ describe('the layout holds with real traffic between network namespaces (root)',
         ...(check.tls ? { ca: ca.caCertPath } : {}),
         ...(check.connectOnly ? { connectOnly: true } : {}),
       });
-      const after = await Promise.all(holders.map((n) => lab.dropCount(n)));
-      const dropped = after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0);
+      const dropped = (await dropsAcross(holders)) - before;
       const passed = check.allowed ? reply.ok : !reply.ok && dropped > 0;
       rows.push({ check, ok: reply.ok, passed, detail: `${reply.detail ?? ''}${check.allowed ? '' : `; drop counters +${dropped} (${holders.join(', ')})`}` });
     }
 
-    // The SOC flow end to end: the soc user subscribes over TLS from the soc network and receives an
-    // audit record the ledger publishes; without TLS the server refuses the soc user.
+    const nextcloud = workers.get('nextcloud')!;
+    const operator = workers.get('operator')!;
+    const container = workers.get('container')!;
     const soc = workers.get('soc')!;
-    const agent = workers.get('agent')!;
+    const extra: Array<{ allowed: boolean; passed: boolean; path: string; what: string; detail?: string }> = [];
+    const record = (allowed: boolean, passed: boolean, path: string, what: string, detail?: string) => extra.push({ allowed, passed, path, what, detail });
+
+    // The SOC subscribes to audit.> over TLS from the soc network as the read-only soc user, before the turn.
     const socTls = await soc.call({ op: 'nats-connect', key: 'soc', url: `tls://${vm('agent')}:4222`, seed: seeds.soc, user: 'soc', inboxPrefix: inboxPrefixFor('soc'), caFile: ca.caCertPath });
     const subscribed = socTls.ok ? await soc.call({ op: 'nats-subscribe', key: 'soc', subject: 'audit.>' }) : socTls;
-    const ledger = await agent.call({ op: 'nats-connect', key: 'ledger', url: 'tls://127.0.0.1:4222', seed: seeds.ledger, user: 'ledger', inboxPrefix: inboxPrefixFor('ledger'), caFile: ca.caCertPath });
-    if (ledger.ok) await agent.call({ op: 'nats-publish', key: 'ledger', subject: 'audit.netns.proof', data: 'checkpoint-over-tls' });
-    const received = subscribed.ok ? await soc.call({ op: 'nats-wait', key: 'soc', subject: 'audit.netns.proof', timeoutMs: 5000 }) : subscribed;
+
+    // The operator's API across the firewall: a scoped key works, no key is refused by the gateway.
+    const api = (path: string, method = 'GET', body?: unknown, key: string | null = operatorKey) =>
+      operator.call({ op: 'https-request', url: `https://${vm('agent')}:18443${path}`, method, body, ca: ca.caCertPath, headers: key ? { authorization: `Bearer ${key}` } : {} });
+    const status = await api('/api/channels/senders');
+    record(true, status.ok, 'operator → agent gateway (real) :18443', 'GET /api/channels/senders with a scoped key', status.detail);
+    const anonymous = await api('/api/channels/senders', 'GET', undefined, null);
+    record(false, /^HTTP 401/.test(anonymous.detail ?? ''), 'operator → agent gateway (real), no key', 'refused by the gateway', anonymous.detail);
+
+    // A full Talk turn. 1: an unknown sender writes; channels answers "waiting" — the reply crosses the
+    // agent's forward chain and Nextcloud's input chain, signed with the bot secret, from the agent's address.
+    const sender = 'users/netns-alice';
+    const count = async () => Number((await nextcloud.call({ op: 'talk-reply-count' })).detail);
+    let seen = await count();
+    const first = await nextcloud.call({ op: 'talk-send', token: TALK_ROOM, actorId: sender, text: 'hello agent' });
+    const waiting = first.ok ? await nextcloud.call({ op: 'talk-wait-reply', token: TALK_ROOM, after: seen, timeoutMs: 20_000 }) : first;
+    const waitingReply = waiting.ok ? (JSON.parse(waiting.detail!) as { ip: string; message: string }) : undefined;
+    record(true, first.ok, 'nextcloud Talk → agent channels (real) :18788', 'signed webhook accepted over HTTPS', first.detail);
+    const waitingOk = !!waitingReply && /waiting for an operator/.test(waitingReply.message) && waitingReply.ip === vm('agent');
+    record(true, waitingOk, 'agent channels (real) → nextcloud Talk :443', 'signed "waiting" notice to an unknown sender, from the agent VM', waiting.detail);
+    // 2: the operator admits the sender through the gateway (operator.pairing key), from the operator network.
+    const admitted = await api('/api/channels/talk-main/senders/admit', 'POST', { sender, level: 'read-only' });
+    record(true, admitted.ok, 'operator → agent gateway (real) :18443', 'admit the sender (operator.pairing key)', admitted.detail);
+    // 3: the sender writes again; the turn runs gateway → llm-router → Ollama on its VM → channels → Talk.
+    const question = `netns proof ${Date.now()}: what is six times seven?`;
+    seen = await count();
+    const second = await nextcloud.call({ op: 'talk-send', token: TALK_ROOM, actorId: sender, text: question });
+    const answer = second.ok ? await nextcloud.call({ op: 'talk-wait-reply', token: TALK_ROOM, after: seen, timeoutMs: 30_000 }) : second;
+    const answerReply = answer.ok ? (JSON.parse(answer.detail!) as { ip: string; message: string }) : undefined;
+    const turnOk = !!answerReply && answerReply.message.includes(question) && answerReply.ip === vm('agent');
+    record(true, turnOk, 'Talk → channels → gateway → llm-router → Ollama → Talk', 'a full turn: the model (on the Ollama VM) answers in Talk', answer.detail);
+    // A forged webhook reaches channels (the firewall allows Nextcloud) and is refused there: 401.
+    const forged = await nextcloud.call({ op: 'talk-send', token: TALK_ROOM, actorId: sender, text: 'forged', wrongSignature: true });
+    record(false, !forged.ok && /^HTTP 401/.test(forged.detail ?? ''), 'nextcloud Talk → agent channels (forged)', 'wrong signature refused by channels', forged.detail);
+
+    // The SOC receives the real ledger's audit records of that turn; plain NATS is refused to it.
+    const received = subscribed.ok ? await soc.call({ op: 'nats-wait', key: 'soc', subjectPrefix: 'audit.', timeoutMs: 15_000 }) : subscribed;
+    record(true, received.ok, 'soc → agent NATS tls://:4222 subscribe audit.>', 'soc receives the ledger’s audit records over TLS', received.detail ?? socTls.detail);
     const socPlain = await soc.call({ op: 'nats-plain', host: vm('agent'), port: 4222 });
+    record(false, !socPlain.ok && /tls_required/.test(socPlain.detail ?? ''), 'soc → agent NATS nats://:4222 (no TLS)', 'refused by the server', socPlain.detail);
 
     // The real llm-router answers cmd.llm.complete through Ollama on its own VM, across both firewalls.
-    const gateway = await agent.call({ op: 'nats-connect', key: 'gateway', url: 'tls://127.0.0.1:4222', seed: seeds.gateway, user: 'gateway', inboxPrefix: inboxPrefixFor('gateway'), caFile: ca.caCertPath });
-    const request = JSON.stringify({
-      session: 'netns-proof',
-      turn: 'turn-1',
-      messages: [{ role: 'user', content: 'hello across the firewall' }],
-      tools: [],
-      trust: 'untrusted',
-      tainted: false,
-      sensitive: false,
-    });
-    let completion: { ok: boolean; detail?: string } = gateway;
-    for (let attempt = 0; gateway.ok && attempt < 60; attempt++) {
-      completion = await agent.call({ op: 'nats-request', key: 'gateway', subject: 'cmd.llm.complete', data: request, timeoutMs: 5000 });
-      if (completion.ok) break;
-      await new Promise((r) => setTimeout(r, 500)); // llm-router still starting (no responders)
-    }
-    const answer = completion.ok ? (JSON.parse(completion.detail!) as { ok: boolean; data?: { route: string; message: { content: string } } }) : undefined;
-    const llmOk = answer?.ok === true && answer.data!.route === 'local' && answer.data!.message.content.length > 0;
+    const gw = await container.call({ op: 'nats-connect', key: 'gateway', url: 'tls://127.0.0.1:4222', seed: seeds.gateway, user: 'gateway', inboxPrefix: inboxPrefixFor('gateway'), caFile: ca.caCertPath });
+    const request = JSON.stringify({ session: 'netns-proof', turn: 'turn-1', messages: [{ role: 'user', content: 'hello across the firewall' }], tools: [], trust: 'untrusted', tainted: false, sensitive: false });
+    const completion = gw.ok ? await container.call({ op: 'nats-request', key: 'gateway', subject: 'cmd.llm.complete', data: request, timeoutMs: 10_000 }) : gw;
+    const llm = completion.ok ? (JSON.parse(completion.detail!) as { ok: boolean; data?: { route: string; message: { content: string } } }) : undefined;
+    const llmOk = llm?.ok === true && llm.data!.route === 'local' && llm.data!.message.content.length > 0;
+    record(true, llmOk, 'agent llm-router (real) → ollama :11434', 'cmd.llm.complete answered by Ollama (route local)', llm ? JSON.stringify(llm).slice(0, 160) : completion.detail);
 
-    // A Talk webhook from the Nextcloud VM reaches the real channels service over HTTPS and is accepted;
-    // the same webhook with a wrong signature is refused by channels (401), not by the firewall.
-    const nextcloud = workers.get('nextcloud')!;
-    const hook = { op: 'talk-webhook', url: `https://${vm('agent')}:18788/webhooks/talk/talk-main`, backendUrl: `https://${vm('nextcloud')}/`, secret: TALK_SECRET, token: 'netnsroom', ca: ca.caCertPath, text: 'hello agent' };
-    const webhook = await nextcloud.call(hook);
-    const forged = await nextcloud.call({ ...hook, wrongSignature: true });
+    // The sandbox egress allowlist holds at both fences: the proxy lets through only its allowlist, and the
+    // agent VM's firewall only the layout's sandbox_egress — so an allowlist that drifted from the layout
+    // (PROXY_ALLOW has a host the layout does not) still reaches nothing, and the layout check names it.
+    const viaProxy = (target: string) => container.call({ op: 'proxy-connect', proxyHost: '127.0.0.1', proxyPort: 3128, target, ca: ca.caCertPath, timeoutMs: 15_000 });
+    const proxied = await viaProxy(`${SANDBOX_DEST}:443`);
+    record(true, proxied.ok, `sandbox → proxy → internet ${SANDBOX_DEST}:443`, 'allowlisted and in the layout’s sandbox_egress', proxied.detail);
+    const notAllowlisted = await viaProxy(`${CLOUD}:443`);
+    record(false, !notAllowlisted.ok && /403/.test(notAllowlisted.detail ?? ''), `sandbox → proxy → internet ${CLOUD}:443`, 'not on the proxy allowlist (the firewall would pass it): proxy refuses', notAllowlisted.detail);
+    const beforeDrift = await lab.dropCount('agent');
+    const drifted = await viaProxy(`${OTHER_INTERNET}:443`);
+    const driftDrops = (await lab.dropCount('agent')) - beforeDrift;
+    record(false, !drifted.ok && driftDrops > 0, `sandbox → proxy → internet ${OTHER_INTERNET}:443`, 'on the proxy allowlist by drift, not in the layout: the VM firewall drops it', `${drifted.detail}; drop counters +${driftDrops} (agent)`);
+    const driftProblems = sandboxAllowlistProblems(layout, PROXY_ALLOW.join(','));
+    record(false, driftProblems.length === 1 && driftProblems[0].startsWith(`${OTHER_INTERNET}:443: not in the layout`), 'palisade layout sandbox-allowlist --check', 'names the drifted host', driftProblems.join('; '));
 
     const line = (r: Row) =>
-      `${r.check.allowed ? 'ALLOW' : 'BLOCK'} ${r.passed ? 'pass' : 'FAIL'}  ${`${r.check.from} → ${r.check.to} ${r.check.host}:${r.check.proto}/${r.check.port}`.padEnd(46)} ${r.check.what} — ${r.detail}`;
-    const extra = [
-      `ALLOW ${webhook.ok ? 'pass' : 'FAIL'}  ${'nextcloud Talk → agent channels (real) :18788'.padEnd(46)} signed webhook accepted over HTTPS — ${webhook.detail}`,
-      `BLOCK ${!forged.ok && /HTTP 401/.test(forged.detail ?? '') ? 'pass' : 'FAIL'}  ${'nextcloud Talk → agent channels (forged)'.padEnd(46)} wrong signature refused by channels — ${forged.detail}`,
-      `ALLOW ${llmOk ? 'pass' : 'FAIL'}  ${'agent llm-router (real) → ollama :11434'.padEnd(46)} cmd.llm.complete answered by Ollama — ${answer ? JSON.stringify(answer).slice(0, 160) : completion.detail}`,
-      `ALLOW ${received.ok ? 'pass' : 'FAIL'}  ${'soc → agent NATS tls://:4222 subscribe audit.>'.padEnd(46)} soc receives a ledger audit record over TLS — ${received.detail ?? socTls.detail}`,
-      `BLOCK ${!socPlain.ok ? 'pass' : 'FAIL'}  ${'soc → agent NATS nats://:4222 (no TLS)'.padEnd(46)} refused by the server — ${socPlain.detail}`,
-    ];
+      `${r.check.allowed ? 'ALLOW' : 'BLOCK'} ${r.passed ? 'pass' : 'FAIL'}  ${`${r.check.from} → ${r.check.to} ${r.check.host}:${r.check.proto}/${r.check.port}`.padEnd(52)} ${r.check.what} — ${r.detail}`;
+    const extraLine = (e: (typeof extra)[number]) => `${e.allowed ? 'ALLOW' : 'BLOCK'} ${e.passed ? 'pass' : 'FAIL'}  ${e.path.padEnd(52)} ${e.what} — ${e.detail ?? ''}`;
+    const allowedCount = rows.filter((r) => r.check.allowed).length + extra.filter((e) => e.allowed).length;
+    const blockedCount = rows.filter((r) => !r.check.allowed).length + extra.filter((e) => !e.allowed).length;
     console.log(
-      [`Layout proof: ${rows.length + extra.length} checks (${rows.filter((r) => r.check.allowed).length + 3} allowed flows, ${rows.filter((r) => !r.check.allowed).length + 2} forbidden)`, ...rows.map(line), ...extra].join('\n'),
+      [
+        `Layout proof: ${rows.length + extra.length} checks (${allowedCount} allowed, ${blockedCount} forbidden); layout with cloud_endpoints [${CLOUD}] and sandbox_egress [${SANDBOX_DEST}] (proxy allowlist ${sandboxAllowlistOf(layout)} + drift ${OTHER_INTERNET}:443)`,
+        '-- network flows',
+        ...rows.map(line),
+        '-- services across the firewalls',
+        ...extra.map(extraLine),
+      ].join('\n'),
     );
 
     expect(rows.filter((r) => !r.passed).map(line)).toEqual([]);
-    expect({ llmOk, answer }).toEqual({ llmOk: true, answer: expect.anything() });
-    expect(webhook).toMatchObject({ ok: true });
-    expect(forged).toMatchObject({ ok: false, detail: expect.stringMatching(/^HTTP 401/) });
-    expect(received).toEqual({ id: expect.any(Number), ok: true, detail: 'checkpoint-over-tls' });
-    expect(socPlain).toEqual({ id: expect.any(Number), ok: false, detail: expect.stringMatching(/^server announced tls_required; plain CONNECT not accepted/) });
+    expect(extra.filter((e) => !e.passed).map(extraLine)).toEqual([]);
+    expect(extra.length).toBe(14);
   });
 });

@@ -114,6 +114,68 @@ async function natsConnect({ key, url, seed, user, inboxPrefix, caFile }) {
   return { ok: true, detail: `connected as ${user}${info.tls_required ? ' (server requires TLS)' : ''}` };
 }
 
+let talkStandin; // the persistent Talk stand-in of this namespace (Nextcloud's VM), once started
+
+// An HTTPS request (the operator calling the gateway's API with a key): status and body.
+function httpsRequest({ url, method = 'GET', headers = {}, body, ca, timeoutMs = 10000 }) {
+  const https = require('node:https');
+  return new Promise((resolve) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = https.request(
+      url,
+      {
+        method,
+        ca: fs.readFileSync(ca),
+        timeout: timeoutMs,
+        headers: { ...headers, ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ ok: res.statusCode >= 200 && res.statusCode < 300, detail: `HTTP ${res.statusCode} ${text.slice(0, 300)}` }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout (no answer: dropped)')));
+    req.on('error', (error) => resolve({ ok: false, detail: error.code || error.message }));
+    req.end(payload);
+  });
+}
+
+// A client of the sandbox egress proxy: CONNECT host:port, then TLS to the destination through the tunnel.
+function proxyConnect({ proxyHost, proxyPort, target, ca, timeoutMs = 15000 }) {
+  return new Promise((resolve) => {
+    let done = false;
+    const socket = net.connect({ host: proxyHost, port: proxyPort });
+    const finish = (ok, detail) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ ok, detail });
+    };
+    const timer = setTimeout(() => finish(false, 'timeout'), timeoutMs);
+    let head = '';
+    socket.on('error', (error) => finish(false, error.code || error.message));
+    socket.on('connect', () => socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`));
+    const onData = (chunk) => {
+      head += chunk.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      socket.removeListener('data', onData);
+      const status = head.split('\r\n')[0];
+      if (!/^HTTP\/1\.[01] 200/.test(status)) return finish(false, `proxy answered ${status}${head.slice(end + 4).trim() ? `: ${head.slice(end + 4).trim()}` : ''}`);
+      const secure = tls.connect({ socket, ca: fs.readFileSync(ca), host: target.split(':')[0] });
+      let data = '';
+      secure.on('data', (d) => {
+        data += d;
+        if (data.includes('\n')) finish(true, `proxy answered ${status}; TLS verified; ${data.trim()}`);
+      });
+      secure.on('error', (error) => finish(false, `after ${status}: ${error.code || error.message}`));
+    };
+    socket.on('data', onData);
+  });
+}
+
 async function handle(command) {
   switch (command.op) {
     case 'listen':
@@ -143,18 +205,41 @@ async function handle(command) {
         return { ok: false, detail: error.message };
       }
     }
-    case 'talk-webhook': {
-      // Nextcloud Talk (the stand-in) sends one signed bot webhook, the way Talk does.
+    case 'https-request':
+      return httpsRequest(command);
+    case 'proxy-connect':
+      return proxyConnect(command);
+    case 'talk-standin': {
+      // Nextcloud Talk on this VM: HTTPS on 443 with a certificate from the local CA; one bot (Palisade).
       const { TalkStandin } = require(require('node:path').join(process.cwd(), 'dist', 'libs', 'testing', 'src', 'standins', 'talk.standin.js'));
-      const talk = new TalkStandin({
+      talkStandin = new TalkStandin({
+        port: command.port,
+        host: command.host,
         backendUrl: command.backendUrl,
+        tls: { cert: fs.readFileSync(command.tls.cert), key: fs.readFileSync(command.tls.key) },
         bots: [{ name: 'palisade', secret: command.secret, url: command.url, conversations: [command.token] }],
         conversations: [{ token: command.token }],
         webhookCa: fs.readFileSync(command.ca),
       });
-      const result = await talk.sendMessage({ conversationToken: command.token, bot: 'palisade', text: command.text, wrongSignature: !!command.wrongSignature });
+      const address = await talkStandin.start();
+      servers.push({ close: () => talkStandin.stop() });
+      return { ok: true, detail: address.url };
+    }
+    case 'talk-send': {
+      const result = await talkStandin.sendMessage({ conversationToken: command.token, bot: 'palisade', actorId: command.actorId, text: command.text, wrongSignature: !!command.wrongSignature });
       return { ok: result.ok, detail: `HTTP ${result.status} ${result.body || result.error || ''}`.trim() };
     }
+    case 'talk-wait-reply': {
+      // The next bot reply in this conversation after `after` replies, as Talk recorded it (signature checked).
+      try {
+        const reply = await talkStandin.waitForReply((r) => r.token === command.token && talkStandin.replies.indexOf(r) >= (command.after || 0), command.timeoutMs || 20000);
+        return { ok: reply.verified && reply.status === 201, detail: JSON.stringify({ status: reply.status, verified: reply.verified, ip: reply.ip, message: reply.message }) };
+      } catch (error) {
+        return { ok: false, detail: error.message };
+      }
+    }
+    case 'talk-reply-count':
+      return { ok: true, detail: String(talkStandin.replies.length) };
     case 'ollama-standin': {
       const { OllamaStandin } = require(require('node:path').join(process.cwd(), 'dist', 'libs', 'testing', 'src', 'standins', 'ollama.standin.js'));
       const standin = new OllamaStandin({ port: command.port, host: command.host, models: command.models });
@@ -172,8 +257,8 @@ async function handle(command) {
       const entry = nats[command.key];
       const until = Date.now() + (command.timeoutMs || 3000);
       while (Date.now() < until) {
-        const found = entry.messages.find((m) => m.subject === command.subject);
-        if (found) return { ok: true, detail: found.data };
+        const found = entry.messages.find((m) => (command.subjectPrefix ? m.subject.startsWith(command.subjectPrefix) : m.subject === command.subject));
+        if (found) return { ok: true, detail: command.subjectPrefix ? `${found.subject} ${found.data.slice(0, 200)}` : found.data };
         await new Promise((r) => setTimeout(r, 20));
       }
       return { ok: false, detail: 'no message' };
