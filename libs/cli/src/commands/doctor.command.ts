@@ -1,7 +1,9 @@
 // `palisade doctor`: checks a running agent host against what the deployment promises, prints each
 // check with OK or FAIL and, for a failure, the fix; exit code 1 when anything is off; --json for tools.
-//   listening       every TCP socket listening on a non-loopback address is on an allowed port
-//   firewall        the nftables table inet palisade_fw is loaded
+//   listening       every TCP socket listening, and every bound unconnected UDP socket, on a non-loopback
+//                   address is on a port the layout allows for that protocol
+//   firewall        the loaded nftables table inet palisade_fw equals the layout's ruleset for this VM
+//                   (rule by rule, per chain, with policies and hooks; see doctor-firewall.ts)
 //   docker-tcp      the Docker engine does not listen on TCP (2375/2376, or tcp:// in daemon.json)
 //   docker-socket   no container has the Docker socket mounted, except sandbox-exec
 //   gateway-tls     the gateway answers TLS, and plain HTTP gets no API answer
@@ -9,38 +11,42 @@
 //   nats-auth       NATS refuses a connection without credentials; a service user may not publish audit.>
 //   ledger          the ledger chain and its checkpoints verify (as `palisade audit verify`)
 import { createPublicKey } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect as tlsConnect } from 'node:tls';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import Docker from 'dockerode';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { Client } from 'pg';
 import { EventStore } from '@palisade/event-log';
 import { connectNats } from '@palisade/nats';
+import { defaultLayoutFile } from '@palisade/deploy';
 import { parseArgs } from '../args';
 import { verifyLedger } from '../audit/ledger-verifier';
 import { infraEnv } from '../infra/infra-env';
-import { natsSeedFile, pgPasswordFile, publicKeyFile, repoRoot } from '../paths';
+import { natsSeedFile, pgPasswordFile, publicKeyFile } from '../paths';
 import { openGatewayState } from './auth.command';
-
-const run = promisify(execFile);
+import { checkFirewall, chooseVm } from './doctor-firewall';
 
 /** Fallback when no layout file is found: the agent VM of vm-layout (ssh, gateway, channels, NATS for SOC). */
 export const AGENT_ALLOWED_PORTS = [22, 18443, 18788, 4222];
 
 /**
- * Ports a VM of the layout (vm-layout/layout.yaml) may listen on off-host: every `runs` entry with a
- * port whose bind is not loopback or none.
+ * Ports a VM of the layout (vm-layout/layout.yaml) may listen on off-host for one protocol: every `runs`
+ * entry with a port of that protocol (tcp when not given) whose bind is not loopback or none.
  */
-export function allowedPortsFromLayout(file: string, vm: string): number[] {
-  const layout = parseYaml(readFileSync(file, 'utf8')) as { vms?: Record<string, { runs?: { port?: number; bind?: string }[] }> };
+export function allowedPortsFromLayout(file: string, vm: string, protocol: Protocol = 'tcp'): number[] {
+  const layout = parseYaml(readFileSync(file, 'utf8')) as { vms?: Record<string, { runs?: { port?: number; protocol?: string; bind?: string }[] }> };
   const entry = layout.vms?.[vm];
   if (!entry) throw new Error(`${file} has no VM named ${vm} (VMs: ${Object.keys(layout.vms ?? {}).join(', ')})`);
-  return [...new Set((entry.runs ?? []).filter((r) => typeof r.port === 'number' && r.bind !== 'loopback' && r.bind !== 'none').map((r) => r.port as number))].sort((a, b) => a - b);
+  return [
+    ...new Set(
+      (entry.runs ?? [])
+        .filter((r) => typeof r.port === 'number' && (r.protocol ?? 'tcp') === protocol && r.bind !== 'loopback' && r.bind !== 'none')
+        .map((r) => r.port as number),
+    ),
+  ].sort((a, b) => a - b);
 }
 
 export const CHECKS = ['listening', 'firewall', 'docker-tcp', 'docker-socket', 'gateway-tls', 'operator-password', 'nats-auth', 'ledger'] as const;
@@ -54,37 +60,65 @@ export interface CheckResult {
 }
 
 const HELP = `usage: palisade doctor [options]
-  --layout FILE --vm NAME the layout and the VM this host is (default vm-layout/layout.yaml, agent):
-                          ports its services listen on off-host are the allowed ones
+  --layout FILE --vm NAME the layout and the VM this host is (default vm-layout/layout.yaml; the VM whose
+                          address is on a local interface, else agent): ports its services listen on
+                          off-host are the allowed ones, and its generated ruleset is what the loaded
+                          table inet palisade_fw must equal
   --allow-ports P,P,...   ports that may listen on non-loopback addresses, instead of the layout's
+                          (P or P/tcp: TCP, P/udp: UDP)
                           (also $PALISADE_DOCTOR_ALLOWED_PORTS; without a layout: ${AGENT_ALLOWED_PORTS.join(',')})
   --gateway URL           the gateway (default https://127.0.0.1:$PALISADE_GATEWAY_PORT, port 18443)
   --only a,b / --skip a,b which checks to run (${CHECKS.join(', ')})
   --json                  one JSON document instead of lines
 Exit code 0 when every check passes, 1 otherwise.`;
 
+export type Protocol = 'tcp' | 'udp';
+
 export interface Listener {
   address: string;
   port: number;
+  /** tcp when absent. */
+  protocol?: Protocol;
 }
 
-/** TCP sockets in LISTEN state from /proc/net/tcp and tcp6 (this host's network namespace). */
-export function tcpListeners(procNet = '/proc/net'): Listener[] {
-  const out: Listener[] = [];
-  for (const [file, v6] of [
-    ['tcp', false],
-    ['tcp6', true],
-  ] as const) {
+function procSockets(procNet: string, files: [string, boolean][], state: string): { address: string; port: number }[] {
+  const out: { address: string; port: number }[] = [];
+  for (const [file, v6] of files) {
     const path = `${procNet}/${file}`;
     if (!existsSync(path)) continue;
     for (const line of readFileSync(path, 'utf8').split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols.length < 4 || cols[3] !== '0A') continue; // 0A = LISTEN
+      if (cols.length < 4 || cols[3] !== state) continue;
       const [hexAddr, hexPort] = cols[1].split(':');
-      out.push({ address: v6 ? ipv6(hexAddr) : ipv4(hexAddr), port: parseInt(hexPort, 16) });
+      const port = parseInt(hexPort, 16);
+      if (port) out.push({ address: v6 ? ipv6(hexAddr) : ipv4(hexAddr), port });
     }
   }
   return out;
+}
+
+/** TCP sockets in LISTEN state from /proc/net/tcp and tcp6 (this host's network namespace). */
+export function tcpListeners(procNet = '/proc/net'): Listener[] {
+  return procSockets(
+    procNet,
+    [
+      ['tcp', false],
+      ['tcp6', true],
+    ],
+    '0A', // LISTEN
+  );
+}
+
+/** UDP sockets bound to a port and not connected (they receive from anyone) from /proc/net/udp and udp6. */
+export function udpListeners(procNet = '/proc/net'): Listener[] {
+  return procSockets(
+    procNet,
+    [
+      ['udp', false],
+      ['udp6', true],
+    ],
+    '07', // unconnected (TCP_CLOSE); a connected UDP socket (01) only talks to its peer
+  ).map((l) => ({ ...l, protocol: 'udp' as const }));
 }
 
 function ipv4(hex: string): string {
@@ -104,36 +138,26 @@ function ipv6(hex: string): string {
 
 export const isLoopback = (address: string): boolean => address.startsWith('127.') || address === '::1' || address === '0:0:0:0:0:0:0:1';
 
-export function checkListening(listeners: Listener[], allowed: number[]): CheckResult {
+export function checkListening(listeners: Listener[], allowed: number[], allowedUdp: number[] = []): CheckResult {
   const exposed = listeners.filter((l) => !isLoopback(l.address));
-  const bad = [...new Set(exposed.filter((l) => !allowed.includes(l.port)).map((l) => `${l.address}:${l.port}`))].sort();
+  const isUdp = (l: Listener) => l.protocol === 'udp';
+  const bad = [
+    ...new Set(exposed.filter((l) => !(isUdp(l) ? allowedUdp : allowed).includes(l.port)).map((l) => `${isUdp(l) ? 'udp ' : ''}${l.address}:${l.port}`)),
+  ].sort();
+  const allowedText = `allowed: ${allowed.join(', ') || 'none'}; udp: ${allowedUdp.join(', ') || 'none'}`;
   return bad.length
     ? {
         check: 'listening',
         ok: false,
-        detail: `listening on ports the layout does not allow: ${bad.join(', ')} (allowed: ${allowed.join(', ')})`,
-        fix: 'stop the process or bind it to 127.0.0.1 (find it with: ss -ltnp), or add the flow to vm-layout/ with its reason',
+        detail: `listening on ports the layout does not allow: ${bad.join(', ')} (${allowedText})`,
+        fix: 'stop the process or bind it to 127.0.0.1 (find it with: ss -ltunp), or add the flow to vm-layout/ with its reason',
       }
-    : { check: 'listening', ok: true, detail: `${exposed.length} non-loopback listener(s), all on allowed ports (${allowed.join(', ')})` };
-}
-
-async function checkFirewall(): Promise<CheckResult> {
-  try {
-    await run('nft', ['list', 'table', 'inet', 'palisade_fw'], { timeout: 10_000 });
-    return { check: 'firewall', ok: true, detail: 'table inet palisade_fw is loaded' };
-  } catch (error) {
-    return {
-      check: 'firewall',
-      ok: false,
-      detail: `table inet palisade_fw is not loaded (${firstLine(error)})`,
-      fix: 'load this VM’s generated ruleset: nft -f <generated palisade_fw ruleset for this VM> (see SECURITY.md)',
-    };
-  }
+    : { check: 'listening', ok: true, detail: `${exposed.length} non-loopback listener(s) (TCP and UDP), all on allowed ports (${allowedText})` };
 }
 
 async function checkDockerTcp(listeners: Listener[]): Promise<CheckResult> {
   const problems: string[] = [];
-  for (const l of listeners) if (l.port === 2375 || l.port === 2376) problems.push(`something listens on ${l.address}:${l.port} (Docker API port)`);
+  for (const l of listeners) if (l.protocol !== 'udp' && (l.port === 2375 || l.port === 2376)) problems.push(`something listens on ${l.address}:${l.port} (Docker API port)`);
   for (const file of ['/etc/docker/daemon.json']) {
     if (!existsSync(file)) continue;
     try {
@@ -298,22 +322,27 @@ const list = (value: unknown): string[] =>
     .filter(Boolean);
 
 export async function runDoctor(flags: Record<string, string | boolean>): Promise<CheckResult[]> {
-  const layoutFile = String(flags.layout ?? join(repoRoot(), 'vm-layout', 'layout.yaml'));
+  const layoutFile = flags.layout ? resolve(String(flags.layout)) : defaultLayoutFile();
+  const vm = chooseVm(layoutFile, flags.vm ? String(flags.vm) : undefined);
   const explicit = flags['allow-ports'] ?? process.env.PALISADE_DOCTOR_ALLOWED_PORTS;
-  const allowed = explicit
-    ? list(explicit).map(Number)
+  const portsOf = (protocol: Protocol) =>
+    list(explicit)
+      .filter((p) => (/\/udp$/i.test(p) ? 'udp' : 'tcp') === protocol)
+      .map((p) => Number(p.replace(/\/(tcp|udp)$/i, '')));
+  const [allowed, allowedUdp] = explicit
+    ? [portsOf('tcp'), portsOf('udp')]
     : existsSync(layoutFile)
-      ? allowedPortsFromLayout(layoutFile, String(flags.vm ?? 'agent'))
-      : AGENT_ALLOWED_PORTS;
+      ? [allowedPortsFromLayout(layoutFile, vm.vm), allowedPortsFromLayout(layoutFile, vm.vm, 'udp')]
+      : [AGENT_ALLOWED_PORTS, []];
   const only = flags.only ? list(flags.only) : [...CHECKS];
   const skip = list(flags.skip);
   for (const name of [...only, ...skip]) if (!(CHECKS as readonly string[]).includes(name)) throw new Error(`unknown check ${name} (checks: ${CHECKS.join(', ')})`);
   const wanted = (name: CheckName) => only.includes(name) && !skip.includes(name);
   const gateway = String(flags.gateway ?? `https://127.0.0.1:${process.env.PALISADE_GATEWAY_PORT || 18443}`);
-  const listeners = tcpListeners();
+  const listeners = [...tcpListeners(), ...udpListeners()];
   const results: CheckResult[] = [];
-  if (wanted('listening')) results.push(checkListening(listeners, allowed));
-  if (wanted('firewall')) results.push(await checkFirewall());
+  if (wanted('listening')) results.push(checkListening(listeners, allowed, allowedUdp));
+  if (wanted('firewall')) results.push(await checkFirewall({ layoutFile, vm }));
   if (wanted('docker-tcp')) results.push(await checkDockerTcp(listeners));
   if (wanted('docker-socket')) results.push(await checkDockerSocket());
   if (wanted('gateway-tls')) results.push(await checkGatewayTls(gateway));

@@ -2,6 +2,7 @@
 // order and fails, naming the problem and the fix, when it is not (a forbidden listener, plain HTTP
 // where TLS belongs, a NATS server without authorization, the Docker socket mounted into a container).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { createTestCa, freePort, repoRoot, waitFor } from '@palisade/testing';
-import { allowedPortsFromLayout, checkDockerSocket, checkGatewayTls, checkListening, checkNatsAuth, runDoctor, tcpListeners } from './doctor.command';
+import { allowedPortsFromLayout, checkDockerSocket, checkGatewayTls, checkListening, checkNatsAuth, runDoctor, tcpListeners, udpListeners } from './doctor.command';
 
 const run = promisify(execFile);
 const listen = (server: Server, host: string, port = 0): Promise<number> =>
@@ -49,9 +50,11 @@ describe('palisade doctor', () => {
           '      - { name: postgres, port: 5432, bind: loopback }',
           '      - { name: ledger, bind: none }',
           '      - { name: sshd, port: 22, bind: private }',
+          '      - { name: syslog, port: 514, protocol: udp, bind: private }',
         ].join('\n'),
       );
       expect(allowedPortsFromLayout(file, 'agent')).toEqual([22, 18443]);
+      expect(allowedPortsFromLayout(file, 'agent', 'udp')).toEqual([514]);
       expect(() => allowedPortsFromLayout(file, 'ollama')).toThrow(/no VM named ollama/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -80,6 +83,22 @@ describe('palisade doctor', () => {
     }
     const [after] = await runDoctor({ only: 'listening', 'allow-ports': '22,8443' });
     expect(after.detail).not.toContain(`0.0.0.0:${port}`);
+  });
+
+  test('a UDP socket bound off-loopback is a listener too: reported unless its port is allowed for UDP', async () => {
+    const socket = createSocket('udp4');
+    const port = await new Promise<number>((resolve) => socket.bind(0, '0.0.0.0', () => resolve(socket.address().port)));
+    try {
+      expect(udpListeners()).toContainEqual({ address: '0.0.0.0', port, protocol: 'udp' });
+      const [bad] = await runDoctor({ only: 'listening', 'allow-ports': `22,${port}` });
+      expect(bad.ok).toBe(false);
+      expect(bad.detail).toContain(`udp 0.0.0.0:${port}`);
+      const [allowed] = await runDoctor({ only: 'listening', 'allow-ports': `22,${port}/udp` });
+      expect(allowed.detail).not.toContain(`0.0.0.0:${port}`);
+    } finally {
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+    }
+    expect(udpListeners()).not.toContainEqual({ address: '0.0.0.0', port, protocol: 'udp' });
   });
 
   test('gateway-tls: TLS passes; plain HTTP on the gateway port fails with the fix', async () => {
