@@ -3,3 +3,4 @@ export * from './flows';
 export * from './nft';
 export * from './generate';
 export * from './firewall-rules';
+export * from './image-pins';
