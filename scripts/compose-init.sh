@@ -18,7 +18,8 @@
 # each owned by the uid of the container that mounts it as a Compose secret (10001 services, 10002 nats,
 # 10003 postgres), mode 600 in mode-700 directories (host root can read them; no other host user can).
 # Also writes $PALISADE_DEPLOY_DIR/compose.env: PALISADE_DEPLOY_DIR and PALISADE_DOCKER_GID (paths and
-# ids, no secrets) for `docker compose --env-file`.
+# ids, no secrets) for `docker compose --env-file`; its other lines (e.g. the PALISADE_*_IMAGE pins that
+# scripts/pin-images.sh writes there when the nextcloud/ollama profiles run with this env file) are kept.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEPLOY="${PALISADE_DEPLOY_DIR:-$REPO/.palisade/deploy}"
@@ -67,9 +68,14 @@ docker run --rm --network none --user 0:0 -e PALISADE_HOME=/deploy -e CHANNELS="
 chmod 755 "$DEPLOY"
 
 DOCKER_GID="$(stat -c %g /var/run/docker.sock 2>/dev/null || echo 0)"
-cat > "$DEPLOY/compose.env" <<ENV
-# Written by scripts/compose-init.sh (paths and ids only). Use: docker compose --env-file $DEPLOY/compose.env --profile agent up -d
-PALISADE_DEPLOY_DIR=$DEPLOY
-PALISADE_DOCKER_GID=$DOCKER_GID
-ENV
+# Other settings in compose.env (e.g. image pins from scripts/pin-images.sh) are kept.
+kept=""
+[ -f "$DEPLOY/compose.env" ] && kept="$(grep -vE '^(# Written by scripts/compose-init.sh|PALISADE_DEPLOY_DIR=|PALISADE_DOCKER_GID=)' "$DEPLOY/compose.env" || true)"
+{
+  echo "# Written by scripts/compose-init.sh (paths and ids only). Use: docker compose --env-file $DEPLOY/compose.env --profile agent up -d"
+  echo "PALISADE_DEPLOY_DIR=$DEPLOY"
+  echo "PALISADE_DOCKER_GID=$DOCKER_GID"
+  [ -z "$kept" ] || printf '%s\n' "$kept"
+} > "$DEPLOY/compose.env.tmp"
+mv "$DEPLOY/compose.env.tmp" "$DEPLOY/compose.env"
 echo "compose-init: ready in $DEPLOY"

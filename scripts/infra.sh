@@ -44,13 +44,15 @@ install_packages() {
   # The Compose test and docs/compose.md: Debian's Compose (v1) when neither v1 nor the v2 plugin is there.
   command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
   command -v openssl >/dev/null || missing+=(openssl)
+  # A registry on loopback for the image-pinning test (libs/deploy/src/image-pins.int-spec.ts): nothing else can be pulled here.
+  command -v docker-registry >/dev/null || missing+=(docker-registry)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing from Debian: ${missing[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$LOGS/apt.log" 2>&1 \
       || die "apt-get install ${missing[*]} failed (see $LOGS/apt.log)"
-    # Debian starts a default cluster and nats on install; ours are private, the package ones are not needed.
-    systemctl disable --now postgresql nats-server >/dev/null 2>&1 || true
+    # Debian starts a default cluster, nats and a registry on install; ours are private, the package ones are not needed.
+    systemctl disable --now postgresql nats-server docker-registry >/dev/null 2>&1 || true
   fi
 }
 

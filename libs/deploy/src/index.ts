@@ -4,3 +4,4 @@ export * from './nft';
 export * from './generate';
 export * from './firewall-rules';
 export * from './sandbox-egress';
+export * from './image-pins';

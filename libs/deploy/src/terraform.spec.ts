@@ -52,7 +52,7 @@ function renderTemplate(template: string, values: Record<string, string>): strin
   });
 }
 
-function checkCloudInit(yamlText: string, vm: string): void {
+function checkCloudInit(yamlText: string, vm: string, imagePinsEnv = ''): void {
   const doc = parseYaml(yamlText) as { packages: string[]; write_files: Array<{ path: string; content: string; permissions: string }>; runcmd: unknown[][] };
   expect(yamlText.startsWith('#cloud-config\n')).toBe(true);
   expect(doc.packages).toEqual(expect.arrayContaining(['docker.io', 'nftables']));
@@ -64,6 +64,11 @@ function checkCloudInit(yamlText: string, vm: string): void {
   const firewallAt = commands.findIndex((c) => c.includes('enable --now palisade-firewall.service'));
   expect(composeAt).toBeGreaterThan(-1);
   expect(firewallAt).toBeGreaterThan(composeAt); // pulled/started before lock-down
+  // The digest pins (var.image_pins) become /opt/palisade/.env after the clone, before Compose starts.
+  expect(doc.write_files.find((f) => f.path === '/etc/palisade/image-pins.env')?.content).toBe(imagePinsEnv);
+  const pinsAt = commands.indexOf('cp /etc/palisade/image-pins.env /opt/palisade/.env');
+  expect(pinsAt).toBeGreaterThan(commands.findIndex((c) => c.startsWith('git clone')));
+  expect(pinsAt).toBeLessThan(composeAt);
   expect(doc.write_files.find((f) => f.path === '/etc/systemd/system/palisade-firewall.service')?.content).toContain('ExecStart=/usr/sbin/nft -f /etc/palisade/palisade_fw.nft');
 }
 
@@ -99,7 +104,7 @@ describe('terraform/', () => {
     for (const name of ['hcloud_token', 'name_prefix', 'location', 'network_zone', 'server_types', 'ssh_key_ids']) expect(variables[name][0].validation).toBeDefined();
     expect(variables.hcloud_token[0].sensitive).toBe(true);
     const vmVars = parsed.get('modules/vm/variables.tf')!.variable as Record<string, Array<{ validation?: unknown[] }>>;
-    for (const name of ['vm_name', 'palisade_repo_url', 'palisade_ref', 'ollama_models']) expect(vmVars[name][0].validation).toBeDefined();
+    for (const name of ['vm_name', 'palisade_repo_url', 'palisade_ref', 'ollama_models', 'image_pins']) expect(vmVars[name][0].validation).toBeDefined();
     expect(Object.keys(parsed.get('examples/hetzner/outputs.tf')!.output as Hcl)).toEqual(expect.arrayContaining(['public_ipv4', 'private_ip']));
   });
 
@@ -114,6 +119,7 @@ describe('terraform/', () => {
         palisade_repo_url: 'https://git.example.org/palisade.git',
         compose_up: `cd /opt/palisade && (docker compose --profile ${layout.vms[vm].compose_profile} up -d || docker-compose --profile ${layout.vms[vm].compose_profile} up -d)`,
         pull_models: 'true',
+        image_pins_env: '',
       });
       checkCloudInit(text, vm);
     }
@@ -146,5 +152,10 @@ describe('terraform/', () => {
       const userData = console_(join(tfRoot, 'modules', 'vm'), 'local.user_data', { layout_file: layoutFile, vm_name: vm, palisade_repo_url: 'https://git.example.org/palisade.git' }) as string;
       checkCloudInit(userData, vm);
     }
+    // Digest pins reach the VM's .env; a tag is refused by the variable's validation.
+    const pin = `ollama/ollama:0.12.6@sha256:${'0123456789abcdef'.repeat(4)}`;
+    const vars = { layout_file: layoutFile, vm_name: 'ollama', palisade_repo_url: 'https://git.example.org/palisade.git' };
+    checkCloudInit(console_(join(tfRoot, 'modules', 'vm'), 'local.user_data', { ...vars, image_pins: `{PALISADE_OLLAMA_IMAGE="${pin}"}` }) as string, 'ollama', `PALISADE_OLLAMA_IMAGE=${pin}\n`);
+    expect(() => console_(join(tfRoot, 'modules', 'vm'), 'local.user_data', { ...vars, image_pins: '{PALISADE_OLLAMA_IMAGE="ollama/ollama:0.12.6"}' })).toThrow(/Invalid value for variable/);
   });
 });

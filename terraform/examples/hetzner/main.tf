@@ -20,6 +20,7 @@ module "vm" {
   palisade_repo_url = var.palisade_repo_url
   palisade_ref      = var.palisade_ref
   ollama_models     = var.ollama_models
+  image_pins        = var.image_pins
 }
 
 resource "hcloud_network" "private" {

@@ -84,6 +84,12 @@ variable "palisade_ref" {
   default     = "main"
 }
 
+variable "image_pins" {
+  description = "Digest pins for the third-party images (bash scripts/pin-images.sh on a machine that can pull); the nextcloud and ollama VMs refuse to start their profiles without them."
+  type        = map(string)
+  default     = {}
+}
+
 variable "ollama_models" {
   description = "Models the Ollama VM pulls before lock-down."
   type        = list(string)

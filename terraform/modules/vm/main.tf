@@ -28,6 +28,9 @@ locals {
   compose_up  = "cd /opt/palisade && (docker compose --profile ${local.profile} up -d || docker-compose --profile ${local.profile} up -d)"
   pull_models = length(var.ollama_models) == 0 || var.vm_name != "ollama" ? "true" : join(" && ", [for model in var.ollama_models : "cd /opt/palisade && (docker compose --profile ollama exec -T ollama ollama pull ${model} || docker-compose --profile ollama exec -T ollama ollama pull ${model})"])
 
+  # Compose reads /opt/palisade/.env: the digest pins the nextcloud and ollama profiles require.
+  image_pins_env = join("", [for name in sort(keys(var.image_pins)) : "${name}=${var.image_pins[name]}\n"])
+
   user_data = templatefile("${path.module}/cloud-init.yaml.tftpl", {
     vm_name           = var.vm_name
     nft_ruleset       = local.nft
@@ -36,5 +39,6 @@ locals {
     palisade_repo_url = var.palisade_repo_url
     compose_up        = local.compose_up
     pull_models       = local.pull_models
+    image_pins_env    = local.image_pins_env
   })
 }

@@ -40,6 +40,17 @@ variable "palisade_ref" {
   }
 }
 
+variable "image_pins" {
+  description = "Third-party images pinned by digest, as scripts/pin-images.sh writes them, e.g. { PALISADE_OLLAMA_IMAGE = \"ollama/ollama:0.12.6@sha256:<64 hex>\" }; written to /opt/palisade/.env. Without them the nextcloud and ollama profiles refuse to start (the *-image-pins services of docker-compose.yml)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name, ref in var.image_pins : contains(["PALISADE_NEXTCLOUD_IMAGE", "PALISADE_NEXTCLOUD_DB_IMAGE", "PALISADE_OLLAMA_IMAGE"], name) && can(regex("^[A-Za-z0-9._/:-]+@sha256:[0-9a-f]{64}$", ref)) && !can(regex(":latest@", ref))])
+    error_message = "image_pins: keys PALISADE_NEXTCLOUD_IMAGE, PALISADE_NEXTCLOUD_DB_IMAGE, PALISADE_OLLAMA_IMAGE; values <name>:<tag>@sha256:<64 lowercase hex> (bash scripts/pin-images.sh), tag not latest."
+  }
+}
+
 variable "ollama_models" {
   description = "Models the Ollama VM pulls before its firewall (no egress) is loaded, e.g. [\"llama3.2:3b\"]."
   type        = list(string)

@@ -10,6 +10,7 @@
 //   operator-password  the operator password is set
 //   nats-auth       NATS refuses a connection without credentials; a service user may not publish audit.>
 //   ledger          the ledger chain and its checkpoints verify (as `palisade audit verify`)
+//   image-pins      the third-party images of this VM's Compose profile (nextcloud, ollama) are pinned by digest
 import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -18,6 +19,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import Docker from 'dockerode';
 import { connect as natsConnect } from '@nats-io/transport-node';
+import { checkImagePins, describeProblem, parseEnvFile, type ThirdPartyProfile } from '@palisade/deploy';
 import { Client } from 'pg';
 import { EventStore } from '@palisade/event-log';
 import { connectNats } from '@palisade/nats';
@@ -49,7 +51,7 @@ export function allowedPortsFromLayout(file: string, vm: string, protocol: Proto
   ].sort((a, b) => a - b);
 }
 
-export const CHECKS = ['listening', 'firewall', 'docker-tcp', 'docker-socket', 'gateway-tls', 'operator-password', 'nats-auth', 'ledger'] as const;
+export const CHECKS = ['listening', 'firewall', 'docker-tcp', 'docker-socket', 'gateway-tls', 'operator-password', 'nats-auth', 'ledger', 'image-pins'] as const;
 export type CheckName = (typeof CHECKS)[number];
 
 export interface CheckResult {
@@ -310,6 +312,18 @@ async function checkLedger(natsUrl: string, pg: { host: string; port: number; da
   }
 }
 
+/**
+ * The nextcloud and ollama VMs run pulled images: pinned by digest (the environment, else `.env` beside
+ * docker-compose.yml, else the tag default — as Compose resolves them). The agent VM runs only images built here.
+ */
+export function checkImagePinsOnVm(vm: string, env: NodeJS.ProcessEnv = process.env, envFile = join(repoRoot(), '.env')): CheckResult {
+  if (vm !== 'nextcloud' && vm !== 'ollama') return { check: 'image-pins', ok: true, detail: `the ${vm} VM pulls no third-party image (Palisade's images are built here)` };
+  const report = checkImagePins([vm as ThirdPartyProfile], env, existsSync(envFile) ? parseEnvFile(readFileSync(envFile, 'utf8')) : {});
+  if (!report.problems.length) return { check: 'image-pins', ok: true, detail: `pinned by digest: ${Object.entries(report.refs).map(([k, v]) => `${k}=${v}`).join(', ')}` };
+  const detail = report.problems.map(describeProblem).join('; ');
+  return report.ok ? { check: 'image-pins', ok: true, detail: `WARNING ${report.warning}: ${detail}` } : { check: 'image-pins', ok: false, detail, fix: report.fix };
+}
+
 function firstLine(error: unknown): string {
   const e = error as { stderr?: string; message?: string };
   return String(e?.stderr || e?.message || error).split('\n')[0].trim();
@@ -347,6 +361,7 @@ export async function runDoctor(flags: Record<string, string | boolean>): Promis
   if (wanted('docker-socket')) results.push(await checkDockerSocket());
   if (wanted('gateway-tls')) results.push(await checkGatewayTls(gateway));
   if (wanted('operator-password')) results.push(await checkOperatorPassword());
+  if (wanted('image-pins')) results.push(checkImagePinsOnVm(String(flags.vm ?? 'agent')));
   if (wanted('nats-auth') || wanted('ledger')) {
     let env: ReturnType<typeof infraEnv> | undefined;
     try {
