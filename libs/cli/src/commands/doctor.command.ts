@@ -15,7 +15,7 @@ import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect as tlsConnect } from 'node:tls';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import Docker from 'dockerode';
 import { connect as natsConnect } from '@nats-io/transport-node';
@@ -27,7 +27,7 @@ import { defaultLayoutFile } from '@palisade/deploy';
 import { parseArgs } from '../args';
 import { verifyLedger } from '../audit/ledger-verifier';
 import { infraEnv } from '../infra/infra-env';
-import { natsSeedFile, pgPasswordFile, publicKeyFile } from '../paths';
+import { natsSeedFile, pgPasswordFile, publicKeyFile, repoRoot } from '../paths';
 import { openGatewayState } from './auth.command';
 import { checkFirewall, chooseVm } from './doctor-firewall';
 
@@ -140,8 +140,14 @@ function ipv6(hex: string): string {
 
 export const isLoopback = (address: string): boolean => address.startsWith('127.') || address === '::1' || address === '0:0:0:0:0:0:0:1';
 
+/**
+ * DHCP clients (dhclient on 68, DHCPv6 on 546) hold bound UDP sockets on every cloud VM; they only receive
+ * answers to their own requests (the firewall lets in nothing else), so they are not services to report.
+ */
+export const UDP_CLIENT_PORTS = [68, 546];
+
 export function checkListening(listeners: Listener[], allowed: number[], allowedUdp: number[] = []): CheckResult {
-  const exposed = listeners.filter((l) => !isLoopback(l.address));
+  const exposed = listeners.filter((l) => !isLoopback(l.address) && !(l.protocol === 'udp' && UDP_CLIENT_PORTS.includes(l.port)));
   const isUdp = (l: Listener) => l.protocol === 'udp';
   const bad = [
     ...new Set(exposed.filter((l) => !(isUdp(l) ? allowedUdp : allowed).includes(l.port)).map((l) => `${isUdp(l) ? 'udp ' : ''}${l.address}:${l.port}`)),

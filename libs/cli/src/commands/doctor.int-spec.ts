@@ -101,6 +101,20 @@ describe('palisade doctor', () => {
     expect(udpListeners()).not.toContainEqual({ address: '0.0.0.0', port, protocol: 'udp' });
   });
 
+  test('DHCP client sockets (udp 68, 546) are not reported; any other UDP port still is', () => {
+    const dhcp = [
+      { address: '0.0.0.0', port: 68, protocol: 'udp' as const },
+      { address: '::', port: 546, protocol: 'udp' as const },
+    ];
+    expect(checkListening(dhcp, [22]).ok).toBe(true);
+    const other = checkListening([...dhcp, { address: '0.0.0.0', port: 69, protocol: 'udp' as const }], [22]);
+    expect(other.ok).toBe(false);
+    expect(other.detail).toContain('udp 0.0.0.0:69');
+    expect(other.detail).not.toMatch(/:68\b|:546\b/);
+    // A TCP listener on 68 is not a DHCP client.
+    expect(checkListening([{ address: '0.0.0.0', port: 68, protocol: 'tcp' }], [22]).ok).toBe(false);
+  });
+
   test('gateway-tls: TLS passes; plain HTTP on the gateway port fails with the fix', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'doctor-tls-'));
     const ca = await createTestCa(dir);
