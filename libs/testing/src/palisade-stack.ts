@@ -56,7 +56,11 @@ export interface PalisadeStackOptions {
 }
 
 export class PalisadeStack {
-  readonly channel = 'talk-main';
+  /**
+   * One channel name per stack: replies a stopped stack could not deliver stay in channels.outbox (by
+   * design — they are retried until their maximum age), and must not reach a later stack's Talk.
+   */
+  readonly channel = `talk-${randomBytes(3).toString('hex')}`;
   readonly botSecret: string;
   /** A full-access API key made with `palisade auth create-api-key` once the gateway is up. */
   operatorToken = '';
