@@ -14,6 +14,10 @@
 #   tls/ca.crt, tls/channels.*    a local CA and the Talk webhook's server certificate (SANs: localhost,
 #                                 127.0.0.1 and PALISADE_CHANNELS_TLS_SANS, e.g. the agent VM's name and IP);
 #                                 Nextcloud must trust tls/ca.crt (or put an operator certificate in place)
+#   tls/gateway.*                 the gateway's HTTPS certificate from the same CA (SANs: localhost, 127.0.0.1
+#                                 and PALISADE_GATEWAY_TLS_SANS, the names operators use): one CA to trust for
+#                                 the gateway, channels and NATS. Re-run this script to renew (kept while
+#                                 more than 30 days remain; the gateway reloads a changed certificate).
 # The secrets are made inside the service image (`palisade infra secrets`, no Node needed on the host),
 # each owned by the uid of the container that mounts it as a Compose secret (10001 services, 10002 nats,
 # 10003 postgres), mode 600 in mode-700 directories (host root can read them; no other host user can).
@@ -38,6 +42,7 @@ fi
 docker run --rm --network none --user 0:0 -e PALISADE_HOME=/deploy -e CHANNELS="$channels" \
   -e NATS_TLS_SANS="nats${PALISADE_NATS_TLS_SANS:+,$PALISADE_NATS_TLS_SANS}" \
   -e CHANNELS_TLS_SANS="localhost,127.0.0.1${PALISADE_CHANNELS_TLS_SANS:+,$PALISADE_CHANNELS_TLS_SANS}" \
+  -e GATEWAY_TLS_SANS="localhost,127.0.0.1${PALISADE_GATEWAY_TLS_SANS:+,$PALISADE_GATEWAY_TLS_SANS}" \
   -v "$DEPLOY:/deploy" "$IMAGE" sh -euc '
     palisade infra secrets >/dev/null
     # NATS clients (every service, setup, the SOC) must use TLS: a certificate from the local CA for the
@@ -51,8 +56,9 @@ docker run --rm --network none --user 0:0 -e PALISADE_HOME=/deploy -e CHANNELS="
     # Each Palisade service terminates its own TLS (vm-layout): the webhook listener gets a certificate
     # from the local CA, kept (not reissued) while fresh.
     palisade infra tls-cert channels --sans "$CHANNELS_TLS_SANS" >/dev/null
-    chown 10001:10001 /deploy/tls/channels.key /deploy/tls/channels.crt
-    chmod 600 /deploy/tls/channels.key
+    palisade infra tls-cert gateway --sans "$GATEWAY_TLS_SANS" >/dev/null
+    chown 10001:10001 /deploy/tls/channels.key /deploy/tls/channels.crt /deploy/tls/gateway.key /deploy/tls/gateway.crt
+    chmod 600 /deploy/tls/channels.key /deploy/tls/gateway.key
     chown 10002:10002 /deploy/tls/nats.key /deploy/tls/nats.crt
     chmod 600 /deploy/tls/nats.key
     chmod 644 /deploy/tls/ca.crt

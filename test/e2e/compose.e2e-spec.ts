@@ -164,8 +164,8 @@ describe('Compose, profile agent: up, healthy, one Talk turn, down', () => {
 
     // Sandboxes that sandbox-exec starts carry its host name (the container's) as a label.
     sandboxHost = (await run('docker', ['inspect', '--format', '{{.Config.Hostname}}', container('sandbox-exec')])).stdout.trim();
-    const ca = (await run('docker', ['exec', container('gateway'), 'cat', '/var/lib/palisade/gateway/tls/ca.crt'])).stdout;
-    gateway = new GatewayClient(gatewayPort, ca);
+    // One CA for the deployment: the gateway's certificate comes from compose-init's local CA too.
+    gateway = new GatewayClient(gatewayPort, readFileSync(join(deployDir, 'tls', 'ca.crt'), 'utf8'));
     // The operator's first steps, with the CLI inside the gateway container.
     const password = `pw-${uuidv7()}-${Math.random().toString(36).slice(2)}`;
     await withStdin('docker', ['exec', '-i', container('gateway'), 'sh', '-c', 'umask 077; cat > /tmp/operator-password'], password);
@@ -186,7 +186,7 @@ describe('Compose, profile agent: up, healthy, one Talk turn, down', () => {
     }
   }, 300_000);
 
-  test('the gateway serves HTTPS only, with its own CA, and reports every service', async () => {
+  test('the gateway serves HTTPS only, with a certificate from the deployment CA, and reports every service', async () => {
     const res = await gateway.call('/healthz');
     // 503 = degraded: here the credential broker has no Nextcloud Passwords configured, and says so.
     expect([200, 503]).toContain(res.status);
