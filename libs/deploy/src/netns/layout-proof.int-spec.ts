@@ -13,7 +13,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { inboxPrefixFor, NATS_PRINCIPALS, renderNatsServerConfig } from '@palisade/nats';
@@ -57,6 +57,20 @@ interface Row {
   ok: boolean;
   passed: boolean;
   detail: string;
+}
+
+/** Resolves once a started process prints `marker` (stdout or stderr); rejects with its output if it exits first. */
+function untilOutput(child: ChildProcess, marker: string, what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let log = '';
+    const onData = (chunk: Buffer) => {
+      log += chunk.toString();
+      if (log.includes(marker)) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${what} exited ${code}: ${log}`)));
+  });
 }
 
 function postgresIds(): [number, number] {
@@ -209,16 +223,7 @@ describe('the layout holds with real traffic between network namespaces (root)',
       renderNatsServerConfig({ host: '0.0.0.0', port: 4222, monitorPort: 8222, storeDir: join(dir, 'js'), nkeys, tls: { certFile: ca.certPath, keyFile: ca.keyPath } }),
     );
     const nats = lab.spawnIn('container', 'nats-server', ['-c', conf]);
-    await new Promise<void>((resolve, reject) => {
-      let log = '';
-      const onData = (chunk: Buffer) => {
-        log += chunk.toString();
-        if (log.includes('Server is ready')) resolve();
-      };
-      nats.stdout!.on('data', onData);
-      nats.stderr!.on('data', onData);
-      nats.once('exit', (code) => reject(new Error(`nats-server exited ${code}: ${log}`)));
-    });
+    await untilOutput(nats, 'Server is ready', 'nats-server');
 
     for (const name of ['nextcloud', 'agent', 'ollama']) await lab.nft(name, nftRuleset(layout, name));
 
@@ -261,16 +266,7 @@ describe('the layout holds with real traffic between network namespaces (root)',
     // The sandbox egress proxy (the same program sandbox-exec runs in its proxy container), allowlisting
     // the layout's sandbox_egress host — and, as drift, one host the layout does not have.
     const proxy = lab.spawnIn('container', 'python3', ['-c', EGRESS_PROXY_SCRIPT, '3128', '5353', ...PROXY_ALLOW], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
-    await new Promise<void>((resolve, reject) => {
-      let log = '';
-      const onData = (chunk: Buffer) => {
-        log += chunk.toString();
-        if (log.includes('"ready"')) resolve();
-      };
-      proxy.stdout!.on('data', onData);
-      proxy.stderr!.on('data', onData);
-      proxy.once('exit', (code) => reject(new Error(`egress proxy exited ${code}: ${log}`)));
-    });
+    await untilOutput(proxy, '"ready"', 'egress proxy');
     await waitListening(18788, 'channels');
     await waitListening(18443, 'gateway');
 
