@@ -26,6 +26,7 @@ const all = {
   'event-log': ['dist/bench/event-log.bench.js'],
   sandbox: ['dist/bench/sandbox.bench.js'],
   'gateway-auth': ['dist/bench/gateway-auth.bench.js'],
+  firewall: ['dist/bench/firewall.bench.js'],
   'talk-turn': ['dist/bench/talk-turn.bench.js', ...(existsSync(talkBench) ? ['--talk-bench', talkBench] : [])],
 };
 const argv = process.argv.slice(2);
