@@ -23,3 +23,4 @@ export * from './rpc';
 export * from './session-ids';
 export * from './agent-freeze';
 export * from './commands';
+export * from './egress-allowlist';

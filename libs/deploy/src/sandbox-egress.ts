@@ -3,6 +3,7 @@
 // sandbox_egress (the addresses the agent VM's firewall lets the proxy reach on 443). A host on the
 // proxy's list but not in the layout is dropped by the host firewall; a layout entry missing from the
 // proxy's list is an opening nobody uses. Both are reported, so neither side drifts silently.
+import { egressAllowlistEntries, parseEgressEntry } from '@palisade/contracts';
 import type { Layout } from './layout';
 
 export const SANDBOX_EGRESS_PORT = 443;
@@ -14,26 +15,23 @@ export function sandboxAllowlistOf(layout: Layout): string {
 
 /** Problems between a configured proxy allowlist and the layout; empty when they agree. */
 export function sandboxAllowlistProblems(layout: Layout, allowlist: string | undefined): string[] {
-  const configured = (allowlist ?? '')
-    .split(/[\s,]+/)
-    .map((entry) => entry.trim().toLowerCase())
-    .filter(Boolean);
   const inLayout = new Set(layout.sandbox_egress.map((d) => d.host.toLowerCase()));
   const problems: string[] = [];
   const seen = new Set<string>();
-  for (const entry of configured) {
-    const match = /^([a-z0-9.-]+|\[[0-9a-f:]+\]):(\d{1,5})$/.exec(entry);
-    if (!match) {
+  for (const raw of egressAllowlistEntries(allowlist ?? '')) {
+    const entry = raw.toLowerCase();
+    const parsed = parseEgressEntry(entry);
+    if (!parsed) {
       problems.push(`${JSON.stringify(entry)} is not host:port`);
       continue;
     }
-    const [, host, port] = match;
-    if (Number(port) === SANDBOX_EGRESS_PORT) seen.add(host);
-    if (Number(port) !== SANDBOX_EGRESS_PORT) {
+    const { host, port } = parsed;
+    if (port !== SANDBOX_EGRESS_PORT) {
       problems.push(`${entry}: the layout opens sandbox egress on port ${SANDBOX_EGRESS_PORT} only, so the host firewall drops port ${port} (add a flow with your reason)`);
-    } else if (!inLayout.has(host)) {
-      problems.push(`${entry}: not in the layout's sandbox_egress, so the host firewall drops it (add { name, host: ${host}, cidrs } there)`);
+      continue;
     }
+    seen.add(host);
+    if (!inLayout.has(host)) problems.push(`${entry}: not in the layout's sandbox_egress, so the host firewall drops it (add { name, host: ${host}, cidrs } there)`);
   }
   for (const host of inLayout) {
     if (!seen.has(host)) problems.push(`${host}: in the layout's sandbox_egress but not on the proxy allowlist — an opening nobody uses (remove it, or add ${host}:${SANDBOX_EGRESS_PORT})`);

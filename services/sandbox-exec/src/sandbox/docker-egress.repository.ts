@@ -25,7 +25,6 @@ import type { SandboxLogger } from './sandbox.types';
 /** Name under which sandboxes on the egress network reach the proxy. */
 export const EGRESS_PROXY_ALIAS = 'egress-proxy';
 const MIB = 1024 * 1024;
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?):([0-9]{1,5})$/;
 
 export interface EgressDenial {
   reason: 'not_allowlisted' | 'malformed';
@@ -60,20 +59,8 @@ export interface DockerEgressOptions {
   logger?: SandboxLogger;
 }
 
-/** Parses an allowlist (`host:port, host:port`); throws naming the first bad entry. */
-export function parseEgressAllowlist(text: string): string[] {
-  const entries = text
-    .split(/[\s,]+/)
-    .map((entry) => entry.trim())
-    .filter(Boolean);
-  for (const entry of entries) {
-    const match = HOST_PORT.exec(entry);
-    const port = match ? Number(match[3]) : 0;
-    if (!match || port < 1 || port > 65535)
-      throw new Error(`egress allowlist entry ${JSON.stringify(entry)} is not host:port`);
-  }
-  return entries.map((entry) => entry.toLowerCase());
-}
+// The allowlist format is shared with the layout check: libs/contracts egress-allowlist.
+export { parseEgressAllowlist } from '@palisade/contracts';
 
 /** Container environment of sandboxes on the egress network: where the proxy is. */
 export function egressProxyEnv(): string[] {
